@@ -1,0 +1,58 @@
+"""Helpers shared by the actions: domain text fragments, sender identity, contacts."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any, Dict, Optional, Text
+
+from rasa_sdk import Tracker
+
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def fragment(domain: Dict[Text, Any], name: Text, **values: Any) -> Text:
+    """Render the first text of response ``name`` (a text fragment kept in the domain).
+
+    Used to build list lines (documents, fees, …) whose wording must stay in the
+    domain; missing values render as empty strings instead of failing.
+    """
+    variants = (domain.get("responses") or {}).get(name) or []
+    template = variants[0].get("text", "") if variants else ""
+    if not template:
+        logger.error("missing domain fragment %s", name)
+        return ""
+    return template.format_map(defaultdict(str, {k: "" if v is None else v for k, v in values.items()}))
+
+
+def channel_of(tracker: Tracker) -> Text:
+    """Input channel name of the conversation ("rest" when unknown)."""
+    return tracker.get_latest_input_channel() or "rest"
+
+
+def sender_key(tracker: Tracker) -> Text:
+    """Stable key of the person chatting: ``channel:sender_id``."""
+    return f"{channel_of(tracker)}:{tracker.sender_id}"
+
+
+def latest_entity(tracker: Tracker, name: Text) -> Optional[Text]:
+    """Value of entity ``name`` in the latest user message, if any."""
+    value = next(tracker.get_latest_entity_values(name), None)
+    return str(value) if value is not None else None
+
+
+def hotline() -> Text:
+    """The hotline quoted in apologies (province centre, from the database)."""
+    from bot.catalogue.units import UnitService
+    from bot.db.session import session_scope
+
+    try:
+        with session_scope() as session:
+            centre = UnitService(session).province_centre()
+            if centre and centre.hotline:
+                return centre.hotline
+    except Exception:  # noqa: BLE001 - the database may be the thing that is down
+        logger.warning("hotline lookup failed; using the setting")
+    return get_settings().fallback_hotline

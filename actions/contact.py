@@ -1,0 +1,180 @@
+"""Contacts of the service centre and commune desks, feedback and ratings, handoff to staff."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import fragment, hotline, latest_entity, sender_key
+from bot.catalogue.service import CatalogueService
+from bot.catalogue.units import UnitService
+from bot.db.models import Agency, Feedback, HandoffRequest
+from bot.db.session import session_scope
+
+logger = logging.getLogger(__name__)
+RATING_RE = re.compile(r"(?<!\d)([1-5])(?!\d)")
+TRANSCRIPT_EVENTS = 60
+
+
+def _contact_values(domain: Dict[Text, Any], agency: Agency) -> Dict[str, Any]:
+    unknown = fragment(domain, "utter_fragment_unknown")
+    return {
+        "name": agency.name,
+        "desk": fragment(domain, "utter_fragment_desk", desk=agency.desk_name) if agency.desk_name else "",
+        "address": agency.address or unknown, "hours": agency.opening_hours or unknown,
+        "hotline": agency.hotline or hotline(), "email": agency.email or unknown,
+    }
+
+
+class ActionContact(Action):
+    """Address, hours, hotline and email of the desk of a unit (old or new name), or of the centre."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_contact"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        """Look the place up and utter its contact."""
+        place = latest_entity(tracker, "place") or tracker.get_slot("place")
+        try:
+            with session_scope() as session:
+                units = UnitService(session)
+                centre = units.province_centre()
+                match = units.find(place) if place else None
+                agency: Optional[Agency] = match.agency if match and match.agency else centre
+                if place and match is None:
+                    dispatcher.utter_message(response="utter_contact_place_unknown", place=place)
+                if agency is None:
+                    dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+                    return []
+                values = _contact_values(domain, agency)
+                old_note = ""
+                if match and match.old_name:
+                    old_note = fragment(domain, "utter_contact_old_name", old_name=match.old_name.split(",")[0],
+                                        new_name=match.unit.name)
+                if match and match.unit.kind == "former_district":
+                    old_note = fragment(domain, "utter_fragment_former_district", district=match.unit.name,
+                                        communes=", ".join(match.unit.aliases[:12]))
+                dispatcher.utter_message(response="utter_contact", old_name_note=old_note, **values)
+        except SQLAlchemyError:
+            logger.exception("contact lookup failed")
+            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+            return []
+        return [SlotSet("answered", True)]
+
+
+class ActionHandleFeedback(Action):
+    """Store a rating (1–5, from the rating buttons or typed) or a free-text feedback."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_handle_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        """Save and thank."""
+        text = tracker.latest_message.get("text") or ""
+        rating_value = latest_entity(tracker, "rating")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if rating_value is None and intent == "inform":
+            found = RATING_RE.search(text)
+            rating_value = found.group(1) if found else None
+        rating = int(rating_value) if rating_value and rating_value.isdigit() and 1 <= int(rating_value) <= 5 else None
+        if rating is None and intent == "inform":
+            return [FollowupAction("action_route_inform")]
+        try:
+            with session_scope() as session:
+                session.add(Feedback(sender_key=sender_key(tracker), rating=rating,
+                                     text=None if rating and text.startswith("/") else text[:4000]))
+        except SQLAlchemyError:
+            logger.exception("feedback not stored")
+            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+            return []
+        if rating:
+            dispatcher.utter_message(response="utter_rating_thanks", rating=rating)
+        else:
+            dispatcher.utter_message(response="utter_feedback_thanks")
+        return []
+
+
+def transcript(tracker: Tracker, limit: int = TRANSCRIPT_EVENTS) -> List[Dict[str, Any]]:
+    """The conversation so far (user and bot texts), oldest first."""
+    lines = []
+    for event in tracker.events:
+        if event.get("event") in {"user", "bot"} and event.get("text"):
+            lines.append({"by": event["event"], "text": event["text"], "at": event.get("timestamp")})
+    return lines[-limit:]
+
+
+class ActionRequestHuman(Action):
+    """Record a handoff request with the conversation so far."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        """Create the ticket and tell the citizen."""
+        try:
+            with session_scope() as session:
+                ticket = HandoffRequest(sender_key=sender_key(tracker), reason=tracker.latest_message.get("text"),
+                                        transcript=transcript(tracker))
+                session.add(ticket)
+                session.flush()
+                ticket_id = ticket.id
+        except SQLAlchemyError:
+            logger.exception("handoff not stored")
+            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+            return []
+        dispatcher.utter_message(response="utter_handoff_recorded", ticket=ticket_id, hotline=hotline())
+        return []
+
+
+class ActionRouteInform(Action):
+    """A bare answer (code, procedure, place, field): continue what it answers."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_route_inform"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        """Pick the follow-up action from the entities, else from the catalogue, else say so."""
+        if latest_entity(tracker, "dossier_code"):
+            return [FollowupAction("dossier_form")]
+        if latest_entity(tracker, "procedure") or tracker.get_slot("pending_aspect"):
+            return [FollowupAction("action_answer_procedure")]
+        if latest_entity(tracker, "place"):
+            return [FollowupAction("action_contact")]
+        if latest_entity(tracker, "field"):
+            return [FollowupAction("action_search_procedures")]
+        try:
+            with session_scope() as session:
+                code, matches = CatalogueService(session).resolve(tracker.latest_message.get("text") or "")
+        except SQLAlchemyError:
+            code, matches = None, []
+        if code or matches:
+            return [FollowupAction("action_answer_procedure")]
+        dispatcher.utter_message(response="utter_default")
+        return []
+
+
+class ActionResetAnswered(Action):
+    """Forget that something was answered (after asking for a rating)."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_reset_answered"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        """Reset the slot."""
+        return [SlotSet("answered", False)]

@@ -1,0 +1,213 @@
+"""Actions answering questions about procedures (documents, fee, duration, place, online, steps)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import fragment, hotline, latest_entity
+from bot.catalogue.service import CatalogueService, Match
+from bot.db.models import Procedure
+from bot.db.session import session_scope
+from bot.nlu.text import fold
+
+logger = logging.getLogger(__name__)
+
+ASPECT_BY_INTENT = {
+    "ask_procedure": "overview", "ask_documents": "documents", "ask_fee": "fee",
+    "ask_duration": "duration", "ask_place": "place", "ask_online": "online",
+}
+# Which unconfirmed record fields matter for which answer.
+ASPECT_FIELDS = {
+    "overview": {"code", "steps", "agency"}, "documents": {"documents"}, "fee": {"fee"},
+    "duration": {"duration"}, "place": {"agency", "submit_place"}, "online": {"online_level", "online_url"},
+}
+CODE_RE = re.compile(r"^\d\.\d{6}$")
+
+
+def _channel_name(domain: Dict[Text, Any], kind: str) -> str:
+    return fragment(domain, f"utter_fragment_channel_{kind}") or kind
+
+
+def _documents(domain: Dict[Text, Any], proc: Procedure) -> Tuple[str, str]:
+    lines, templates = [], []
+    for doc in proc.documents:
+        if doc.kind == "show":
+            lines.append(fragment(domain, "utter_fragment_doc_show", name=doc.name))
+            continue
+        counts = []
+        if doc.original:
+            counts.append(fragment(domain, "utter_fragment_count_original", n=doc.original))
+        if doc.copy:
+            counts.append(fragment(domain, "utter_fragment_count_copy", n=doc.copy))
+        lines.append(fragment(domain, "utter_fragment_doc_submit", name=doc.name, counts=", ".join(counts)))
+        if doc.template:
+            templates.append(doc.template)
+    note = fragment(domain, "utter_fragment_templates", templates="; ".join(templates)) if templates else ""
+    return "\n".join(lines) or fragment(domain, "utter_fragment_unknown"), note
+
+
+def render_answer(domain: Dict[Text, Any], proc: Procedure, aspect: str) -> Tuple[str, Dict[str, Any]]:
+    """Response name and its variables for one aspect of a procedure."""
+    unknown = fragment(domain, "utter_fragment_unknown")
+    common = {
+        "procedure_name": proc.name, "procedure_code": proc.code, "agency": proc.agency,
+        "submit_place": proc.submit_place or proc.agency, "online_url": proc.online_url or "",
+        "legal_basis": "; ".join(proc.legal_basis) or unknown,
+    }
+    if aspect == "documents":
+        docs, note = _documents(domain, proc)
+        return "utter_procedure_documents", {**common, "documents": docs, "template_note": note}
+    if aspect == "fee":
+        fees = "\n".join(fragment(domain, "utter_fragment_channel_line", channel=_channel_name(domain, c.kind),
+                                  value=c.fee) for c in proc.channels)
+        return "utter_procedure_fee", {**common, "fees": fees}
+    if aspect == "duration":
+        durations = "\n".join(fragment(domain, "utter_fragment_channel_line", channel=_channel_name(domain, c.kind),
+                                       value=c.duration) for c in proc.channels)
+        return "utter_procedure_duration", {**common, "durations": durations}
+    if aspect == "place":
+        channels = ", ".join(_channel_name(domain, c.kind) for c in proc.channels)
+        return "utter_procedure_place", {**common, "channels": channels}
+    if aspect == "online":
+        return f"utter_procedure_online_{proc.online_level}", common
+    steps = "\n".join(proc.steps) or unknown
+    return "utter_procedure_overview", {
+        **common, "steps": steps, "field_name": proc.field.name if proc.field else unknown,
+        "level_name": fragment(domain, f"utter_fragment_level_{proc.level}"),
+    }
+
+
+def _unconfirmed_labels(domain: Dict[Text, Any], proc: Procedure, aspect: str) -> List[str]:
+    relevant = [f for f in (proc.unconfirmed or []) if f in ASPECT_FIELDS.get(aspect, set())]
+    return [fragment(domain, f"utter_fragment_field_{f}") or f for f in relevant]
+
+
+def resolve_procedure(service: CatalogueService, tracker: Tracker) -> Tuple[Optional[str], List[Match], str]:
+    """Procedure code from the entity, the message text or the context; plus candidates and the query."""
+    entity = latest_entity(tracker, "procedure")
+    text = tracker.latest_message.get("text") or ""
+    if entity and CODE_RE.match(entity) and service.get(entity):
+        return entity, [], entity
+    for query in [q for q in (entity, text) if q]:
+        code, matches = service.resolve(query)
+        if code or matches:
+            return code, matches, query
+    context = tracker.get_slot("procedure")
+    if context and service.get(context):
+        return context, [], context
+    return None, [], entity or ""
+
+
+class ActionAnswerProcedure(Action):
+    """Answer exactly the aspect asked about a procedure, keeping it as context for follow-ups."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_answer_procedure"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        """Find the procedure, then utter the answer for the asked aspect."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        aspect = ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_aspect") or "overview"
+        try:
+            with session_scope() as session:
+                service = CatalogueService(session)
+                code, matches, query = resolve_procedure(service, tracker)
+                if code is None and matches:
+                    dispatcher.utter_message(response="utter_procedure_choose", buttons=[
+                        {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in matches[:3]
+                    ])
+                    return [SlotSet("pending_aspect", aspect)]
+                if code is None:
+                    if query and fold(query).strip():
+                        dispatcher.utter_message(response="utter_procedure_not_found", query=query)
+                    else:
+                        dispatcher.utter_message(response="utter_ask_which_procedure")
+                    return [SlotSet("pending_aspect", aspect)]
+                proc = service.get(code)
+                assert proc is not None
+                response, values = render_answer(domain, proc, aspect)
+                dispatcher.utter_message(response=response, **values)
+                labels = _unconfirmed_labels(domain, proc, aspect)
+                if labels:
+                    dispatcher.utter_message(response="utter_procedure_unconfirmed", items=", ".join(labels))
+                if aspect == "overview":
+                    dispatcher.utter_message(response="utter_procedure_source", source=proc.source,
+                                             checked_on=proc.checked_on.strftime("%d/%m/%Y"))
+        except SQLAlchemyError:
+            logger.exception("catalogue unavailable")
+            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+            return []
+        return [SlotSet("procedure", code), SlotSet("pending_aspect", None), SlotSet("answered", True)]
+
+
+LEVEL_WORDS = {"commune": ("cap xa", "cap phuong", "ubnd xa", "o xa"), "province": ("cap tinh", "o tinh")}
+
+
+class ActionSearchProcedures(Action):
+    """List procedures of a field or level, a page at a time ("Xem tiếp" shows the next page)."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_search_procedures"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        """Resolve the scope from entities/text, then show one page."""
+        text = fold((tracker.latest_message.get("text") or "").lower())
+        field_text = latest_entity(tracker, "field")
+        level = next((lvl for lvl, words in LEVEL_WORDS.items() if any(w in text for w in words)), None)
+        previous = tracker.get_slot("search_scope")
+        page = int(tracker.get_slot("search_page") or 0) + 1
+        try:
+            with session_scope() as session:
+                service = CatalogueService(session)
+                field = service.find_field(field_text or tracker.latest_message.get("text") or "")
+                if field is None and level is None and field_text is None:
+                    if not previous or (tracker.latest_message.get("text") or "").strip() not in {"/search_procedures", ""}:
+                        if previous and tracker.latest_message.get("text", "").startswith("/"):
+                            pass
+                        elif not previous:
+                            dispatcher.utter_message(response="utter_search_ask_field")
+                            return []
+                    scope = previous or ""
+                else:
+                    scope = f"field:{field.name}" if field else f"level:{level}" if level else ""
+                    if field and level:
+                        scope = f"field:{field.name}|level:{level}"
+                    page = 1 if scope != previous else page
+                if not scope:
+                    dispatcher.utter_message(response="utter_search_empty", scope=field_text or "")
+                    return []
+                parts = dict(p.split(":", 1) for p in scope.split("|"))
+                field_obj = service.find_field(parts["field"]) if "field" in parts else None
+                procs, pages = service.list_procedures(field_obj.id if field_obj else None, parts.get("level"), page)
+                label = " · ".join(
+                    [fragment(domain, "utter_fragment_scope_field", field=parts["field"])] if "field" in parts else []
+                ) + (" " + fragment(domain, f"utter_fragment_level_{parts['level']}") if "level" in parts else "")
+                if not procs:
+                    dispatcher.utter_message(response="utter_search_empty", scope=label.strip())
+                    return [SlotSet("search_scope", None), SlotSet("search_page", 0)]
+                page = min(page, pages)
+                items = "\n".join(fragment(domain, "utter_fragment_search_item", name=p.name, code=p.code)
+                                  for p in procs)
+                dispatcher.utter_message(response="utter_search_results", scope=label.strip(), page=page,
+                                         pages=pages, items=items, buttons=[
+                                             {"title": p.name[:60], "payload": f'/ask_procedure{{"procedure":"{p.code}"}}'}
+                                             for p in procs[:5]])
+                if page < pages:
+                    dispatcher.utter_message(response="utter_search_more")
+                return [SlotSet("search_scope", scope), SlotSet("search_page", page if page < pages else 0),
+                        SlotSet("answered", True)]
+        except SQLAlchemyError:
+            logger.exception("catalogue unavailable")
+            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+            return []

@@ -1,0 +1,130 @@
+"""Finding procedures: by code, by (diacritic-insensitive, fuzzy) name, by field or level."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.db.models import Field, Procedure
+from bot.nlu.text import clean, expand_teen_code, fold
+
+# Words that carry no procedure identity in a question (folded).
+STOPWORDS = set(
+    """thu tuc hanh chinh lam xin muon can gi bao nhieu tien phi le lau ngay may o dau nop the nao nhu nhung
+    cho toi minh em anh chi a a ad admin oi voi va la cua co khong duoc dc ko k thi can phai giay to ho so
+    huong dan hoi ve viec de nao gio online truc tuyen qua mang mat het ton bn nhe nha a.""".split()
+)
+_WORD_RE = re.compile(r"\w+")
+PAGE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Match:
+    """A procedure candidate and its score in [0, 1.1]."""
+
+    code: str
+    name: str
+    score: float
+
+
+def _words(text: str) -> List[str]:
+    words = _WORD_RE.findall(clean(text).lower())
+    return fold(" ".join(expand_teen_code(words))).split()
+
+
+def _score(query_words: Sequence[str], query_content: Sequence[str], candidate: str) -> float:
+    """Similarity of a question to one procedure name or alias (folded)."""
+    cand = candidate.split()
+    if not cand or not query_words:
+        return 0.0
+    joined = " ".join(query_words)
+    if f" {candidate} " in f" {joined} ":
+        return 1.0 + min(len(cand), 10) / 100  # exact phrase; longer aliases win ties
+    content = [w for w in cand if w not in STOPWORDS] or cand
+    hits = 0.0
+    for w in content:
+        if w in query_words:
+            hits += 1
+        elif len(w) > 2 and difflib.get_close_matches(w, query_content, n=1, cutoff=0.8):
+            hits += 0.8  # a typo ("khai sin", "chung thuc")
+    coverage = hits / len(content)
+    precision = hits / max(len(query_content), 1)
+    return 0.75 * coverage + 0.25 * min(precision, 1.0)
+
+
+class CatalogueService:
+    """Read access to the procedure catalogue for one unit of work (session)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, code: str) -> Optional[Procedure]:
+        """A procedure with its channels and documents, by national code."""
+        stmt = (select(Procedure).where(Procedure.code == code)
+                .options(selectinload(Procedure.channels), selectinload(Procedure.documents)))
+        return self.session.execute(stmt).unique().scalar_one_or_none()
+
+    def find(self, text: str, limit: int = 3, min_score: float = 0.6) -> List[Match]:
+        """Procedures whose name or aliases best match ``text``, best first."""
+        query_words = _words(text)
+        query_content = [w for w in query_words if w not in STOPWORDS]
+        if not query_content:
+            return []
+        rows = self.session.execute(select(Procedure.code, Procedure.name, Procedure.search_key)).all()
+        scored: List[Match] = []
+        for code, name, key in rows:
+            best = max(_score(query_words, query_content, c.strip()) for c in key.split("|"))
+            if best >= min_score:
+                scored.append(Match(code, name, round(best, 3)))
+        scored.sort(key=lambda m: (-m.score, m.name))
+        return scored[:limit]
+
+    def resolve(self, text: str) -> Tuple[Optional[str], List[Match]]:
+        """One confident procedure code, or None and the candidates to choose from."""
+        matches = self.find(text)
+        if not matches:
+            return None, []
+        top = matches[0]
+        rivals = [m for m in matches[1:] if m.score >= top.score - 0.05]
+        if top.score >= 1.0 and not [m for m in rivals if m.score >= 1.0]:
+            return top.code, matches
+        if top.score >= 0.85 and not rivals:
+            return top.code, matches
+        return None, matches
+
+    def fields(self) -> List[Field]:
+        """All fields, alphabetically."""
+        return list(self.session.execute(select(Field).order_by(Field.name)).scalars())
+
+    def find_field(self, text: str) -> Optional[Field]:
+        """The field named (loosely) in ``text``."""
+        key = " ".join(_words(text))
+        best, best_score = None, 0.0
+        for field in self.fields():
+            if f" {field.search_key} " in f" {key} ":
+                return field
+            score = difflib.SequenceMatcher(None, key, field.search_key).ratio()
+            if score > best_score:
+                best, best_score = field, score
+        return best if best_score >= 0.75 else None
+
+    def list_procedures(self, field_id: Optional[int] = None, level: Optional[str] = None,
+                        page: int = 1) -> Tuple[List[Procedure], int]:
+        """One page of procedures of a field and/or level, and the number of pages."""
+        stmt = select(Procedure)
+        count = select(func.count(Procedure.id))
+        if field_id is not None:
+            stmt, count = stmt.where(Procedure.field_id == field_id), count.where(Procedure.field_id == field_id)
+        if level is not None:
+            stmt, count = stmt.where(Procedure.level == level), count.where(Procedure.level == level)
+        total = self.session.execute(count).scalar_one()
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        rows = self.session.execute(stmt.order_by(Procedure.name).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+        return list(rows.unique().scalars()), pages

@@ -1,0 +1,226 @@
+"""Dossiers: records, upsert from the one-stop system, ownership verification and lock-out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db.models import ChatUser, Dossier, DossierLink, DossierStatusHistory, VerificationAttempt, utcnow
+from bot.nlu.patterns import canonical_phone, normalize_dossier_code
+
+logger = logging.getLogger(__name__)
+
+STATUSES = ("received", "in_progress", "need_documents", "waiting_fee", "ready", "returned", "refused")
+OPEN_STATUSES = {"received", "in_progress", "need_documents", "waiting_fee"}
+
+
+@dataclass
+class DossierRecord:
+    """A dossier as a dossier source returns it (plain data, no ORM)."""
+
+    code: str
+    procedure_name: str
+    status: str
+    procedure_code: Optional[str] = None
+    applicant_name: Optional[str] = None
+    applicant_phone: Optional[str] = None
+    agency_name: Optional[str] = None
+    pickup_place: Optional[str] = None
+    received_at: Optional[dt.datetime] = None
+    appointment_date: Optional[dt.date] = None
+    new_appointment_date: Optional[dt.date] = None
+    completed_at: Optional[dt.datetime] = None
+    missing_documents: List[str] = field(default_factory=list)
+    fee_due_vnd: Optional[int] = None
+    note: Optional[str] = None
+
+    @property
+    def phone_last4(self) -> Optional[str]:
+        """Last four digits of the applicant's phone."""
+        digits = canonical_phone(self.applicant_phone or "")
+        return digits[-4:] if len(digits) >= 4 else None
+
+    def days_late(self, today: dt.date) -> int:
+        """Days past the appointment date while the dossier is still open (0 if not late)."""
+        due = self.new_appointment_date or self.appointment_date
+        if self.status not in OPEN_STATUSES or due is None or today <= due:
+            return 0
+        return (today - due).days
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "DossierRecord":
+        """Validate and convert a JSON object (one-stop API, push endpoint, import file)."""
+        code = normalize_dossier_code(str(data.get("code", "")))
+        if not code:
+            raise ValueError(f"invalid dossier code {data.get('code')!r}")
+        status = data.get("status")
+        if status not in STATUSES:
+            raise ValueError(f"{code}: status must be one of {STATUSES}")
+        if not data.get("procedure_name"):
+            raise ValueError(f"{code}: procedure_name is required")
+
+        def date(key: str) -> Optional[dt.date]:
+            return dt.date.fromisoformat(data[key]) if data.get(key) else None
+
+        def stamp(key: str) -> Optional[dt.datetime]:
+            return dt.datetime.fromisoformat(data[key]) if data.get(key) else None
+
+        docs = data.get("missing_documents") or []
+        if not isinstance(docs, list):
+            raise ValueError(f"{code}: missing_documents must be a list")
+        return cls(
+            code=code, procedure_name=str(data["procedure_name"]), status=status,
+            procedure_code=data.get("procedure_code"), applicant_name=data.get("applicant_name"),
+            applicant_phone=canonical_phone(data["applicant_phone"]) if data.get("applicant_phone") else None,
+            agency_name=data.get("agency_name"), pickup_place=data.get("pickup_place"),
+            received_at=stamp("received_at"), appointment_date=date("appointment_date"),
+            new_appointment_date=date("new_appointment_date"), completed_at=stamp("completed_at"),
+            missing_documents=[str(d) for d in docs],
+            fee_due_vnd=int(data["fee_due_vnd"]) if data.get("fee_due_vnd") is not None else None,
+            note=data.get("note"),
+        )
+
+    @classmethod
+    def from_row(cls, row: Dossier) -> "DossierRecord":
+        """Convert an ORM row."""
+        names = [f.name for f in cls.__dataclass_fields__.values()]  # type: ignore[attr-defined]
+        return cls(**{n: getattr(row, n) for n in names})
+
+    def to_json(self) -> Dict[str, Any]:
+        """JSON-ready dict (ISO dates)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, (dt.date, dt.datetime)):
+                out[key] = value.isoformat()
+        return out
+
+
+def upsert_dossier(session: Session, record: DossierRecord, changed_at: Optional[dt.datetime] = None) -> Dossier:
+    """Insert or update a dossier; a status change is added to its history."""
+    changed_at = changed_at or utcnow()
+    row = session.execute(select(Dossier).where(Dossier.code == record.code)).scalar_one_or_none()
+    status_changed = row is None or row.status != record.status
+    if row is None:
+        row = Dossier(code=record.code)
+        session.add(row)
+    for key, value in asdict(record).items():
+        if key != "code":
+            setattr(row, key, value)
+    row.phone_last4 = record.phone_last4
+    if status_changed:
+        row.status_changed_at = changed_at
+        session.flush()
+        session.add(DossierStatusHistory(dossier_id=row.id, status=record.status, changed_at=changed_at,
+                                         note=record.note))
+    session.flush()
+    return row
+
+
+@dataclass
+class VerifyResult:
+    """Outcome of a verification attempt: ``ok``, ``wrong`` or ``locked``."""
+
+    outcome: str
+    remaining: int = 0
+    locked_minutes: int = 0
+
+
+class VerificationGuard:
+    """Counts wrong phone endings per dossier code and locks the code after too many.
+
+    The lock applies to the code, whoever asks (so changing chat account does not
+    help), and escalates: ``max_attempts`` failures within ``lock_minutes`` lock it
+    for ``lock_minutes``; ``3 * max_attempts`` failures within 24 h lock it for a day.
+    So at most ~9 guesses a day are possible: guessing 4 digits would take years.
+    """
+
+    def __init__(self, session: Session, max_attempts: int = 3, lock_minutes: int = 30,
+                 now: Callable[[], dt.datetime] = utcnow) -> None:
+        self.session = session
+        self.max_attempts = max_attempts
+        self.lock_minutes = lock_minutes
+        self.now = now
+
+    def _failures_since(self, code: str, since: dt.datetime) -> List[dt.datetime]:
+        last_ok = self.session.execute(
+            select(func.max(VerificationAttempt.attempted_at))
+            .where(VerificationAttempt.dossier_code == code, VerificationAttempt.success.is_(True))
+        ).scalar_one()
+        start = max(since, last_ok) if last_ok else since
+        stmt = (select(VerificationAttempt.attempted_at)
+                .where(VerificationAttempt.dossier_code == code, VerificationAttempt.success.is_(False),
+                       VerificationAttempt.attempted_at > start)
+                .order_by(VerificationAttempt.attempted_at))
+        return list(self.session.execute(stmt).scalars())
+
+    def locked_minutes(self, code: str) -> int:
+        """Minutes until the code may be tried again (0 when not locked)."""
+        now = self.now()
+        day = self._failures_since(code, now - dt.timedelta(hours=24))
+        if len(day) >= 3 * self.max_attempts:
+            until = day[-1] + dt.timedelta(hours=24)
+            return max(1, int((until - now).total_seconds() // 60) + 1)
+        window = [t for t in day if t > now - dt.timedelta(minutes=self.lock_minutes)]
+        if len(window) >= self.max_attempts:
+            until = window[-1] + dt.timedelta(minutes=self.lock_minutes)
+            return max(1, int((until - now).total_seconds() // 60) + 1)
+        return 0
+
+    def check(self, code: str, given_last4: str, record: Optional[DossierRecord], sender_key: str) -> VerifyResult:
+        """Record one attempt and say whether ``given_last4`` matches ``record``.
+
+        A missing record counts as a wrong answer, so an unverified person cannot
+        learn whether a code exists.
+        """
+        minutes = self.locked_minutes(code)
+        if minutes:
+            return VerifyResult("locked", 0, minutes)
+        expected = (record.phone_last4 if record else None) or "\x00\x00\x00\x00"
+        ok = hmac.compare_digest(expected.encode(), (given_last4 or "").encode()) and record is not None
+        self.session.add(VerificationAttempt(dossier_code=code, sender_key=sender_key, success=ok,
+                                             attempted_at=self.now()))
+        self.session.flush()
+        if ok:
+            return VerifyResult("ok")
+        minutes = self.locked_minutes(code)
+        if minutes:
+            return VerifyResult("locked", 0, minutes)
+        recent = self._failures_since(code, self.now() - dt.timedelta(minutes=self.lock_minutes))
+        return VerifyResult("wrong", max(self.max_attempts - len(recent), 1))
+
+
+def get_or_create_chat_user(session: Session, channel: str, channel_user_id: str) -> ChatUser:
+    """The chat user of (channel, id), created on first sight; updates last interaction."""
+    stmt = select(ChatUser).where(ChatUser.channel == channel, ChatUser.channel_user_id == channel_user_id)
+    user = session.execute(stmt).scalar_one_or_none()
+    if user is None:
+        try:
+            with session.begin_nested():
+                user = ChatUser(channel=channel, channel_user_id=channel_user_id)
+                session.add(user)
+        except IntegrityError:  # created concurrently by another replica
+            user = session.execute(stmt).scalar_one()
+    user.last_interaction_at = utcnow()
+    session.flush()
+    return user
+
+
+def link_dossier(session: Session, code: str, channel: str, channel_user_id: str) -> bool:
+    """Link a verified dossier (present in the local database) to a chat user."""
+    dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one_or_none()
+    if dossier is None:
+        return False
+    user = get_or_create_chat_user(session, channel, channel_user_id)
+    exists = session.execute(select(DossierLink.id).where(DossierLink.dossier_id == dossier.id,
+                                                          DossierLink.chat_user_id == user.id)).first()
+    if not exists:
+        session.add(DossierLink(dossier_id=dossier.id, chat_user_id=user.id))
+        session.flush()
+    return True

@@ -1,0 +1,234 @@
+"""The province's one-stop dossier system, behind one interface.
+
+* :class:`LocalDossierSource` reads the project database, which the one-stop
+  system fills through the authenticated push endpoint (:class:`OneStopPushInput`,
+  ``POST /webhooks/onestop/dossiers``) or the ``import-dossiers`` command.
+* :class:`HttpDossierSource` asks the one-stop REST API (OAuth2 client
+  credentials, timeouts, retries with backoff).
+
+Both raise :class:`SourceUnavailable` when the source cannot answer, so the
+assistant can apologise and give the hotline instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Text
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db.models import Dossier
+from bot.db.session import session_scope
+from bot.dossiers.service import DossierRecord, upsert_dossier
+from bot.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+class SourceUnavailable(RuntimeError):
+    """The dossier source is down or answered with an error."""
+
+
+class DossierSource(Protocol):
+    """Where dossiers come from."""
+
+    async def get(self, code: str) -> Optional[DossierRecord]:
+        """The dossier with this canonical code, None if there is none."""
+
+
+class LocalDossierSource:
+    """Dossiers from the project database."""
+
+    def __init__(self, database_url: Optional[str] = None) -> None:
+        self.database_url = database_url
+
+    async def get(self, code: str) -> Optional[DossierRecord]:
+        """Look the code up (indexed unique column)."""
+        try:
+            with session_scope(self.database_url) as session:
+                row = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one_or_none()
+                return DossierRecord.from_row(row) if row else None
+        except SQLAlchemyError as exc:
+            logger.error("dossier database unavailable: %s", exc)
+            raise SourceUnavailable("database unavailable") from exc
+
+
+class HttpDossierSource:
+    """Client of the one-stop REST API: ``GET {base}/dossiers/{code}`` with a bearer token."""
+
+    def __init__(self, base_url: str, token_url: str, client_id: str, client_secret: str,
+                 timeout: float = 5.0, retries: int = 2, backoff: float = 0.3,
+                 transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._transport = transport
+        self._token: Optional[str] = None
+        self._token_expiry = 0.0
+        self._token_lock = asyncio.Lock()
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self.timeout, transport=self._transport)
+
+    async def _access_token(self, client: httpx.AsyncClient, force: bool = False) -> str:
+        async with self._token_lock:
+            if self._token and not force and time.monotonic() < self._token_expiry - 30:
+                return self._token
+            resp = await client.post(self.token_url, data={"grant_type": "client_credentials"},
+                                     auth=(self.client_id, self.client_secret))
+            if resp.status_code != 200:
+                raise SourceUnavailable(f"token endpoint answered {resp.status_code}")
+            body = resp.json()
+            self._token = str(body["access_token"])
+            self._token_expiry = time.monotonic() + float(body.get("expires_in", 300))
+            return self._token
+
+    async def _with_retries(self, call: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]) -> httpx.Response:
+        last: Optional[BaseException] = None
+        async with self._client() as client:
+            for attempt in range(self.retries + 1):
+                try:
+                    resp = await call(client)
+                    if resp.status_code == 401:
+                        await self._access_token(client, force=True)
+                        resp = await call(client)
+                    if resp.status_code < 500 and resp.status_code != 429:
+                        return resp
+                    last = SourceUnavailable(f"one-stop API answered {resp.status_code}")
+                except (httpx.TransportError, SourceUnavailable, ValueError, KeyError) as exc:
+                    last = exc
+                if attempt < self.retries:
+                    await asyncio.sleep(self.backoff * (2 ** attempt))
+        raise SourceUnavailable(str(last)) from last
+
+    async def get(self, code: str) -> Optional[DossierRecord]:
+        """Fetch a dossier; None on 404."""
+        async def call(client: httpx.AsyncClient) -> httpx.Response:
+            token = await self._access_token(client)
+            return await client.get(f"{self.base_url}/dossiers/{code}", headers={"Authorization": f"Bearer {token}"})
+
+        resp = await self._with_retries(call)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise SourceUnavailable(f"one-stop API answered {resp.status_code}")
+        try:
+            return DossierRecord.from_dict(resp.json())
+        except (ValueError, TypeError) as exc:
+            raise SourceUnavailable(f"malformed dossier from one-stop API: {exc}") from exc
+
+
+def make_source(settings: Optional[Settings] = None) -> DossierSource:
+    """The configured dossier source (``ONESTOP_SOURCE``)."""
+    settings = settings or get_settings()
+    if settings.onestop_source == "http":
+        missing = [n for n in ("onestop_base_url", "onestop_token_url", "onestop_client_id", "onestop_client_secret")
+                   if not getattr(settings, n)]
+        if missing:
+            raise ValueError(f"ONESTOP_SOURCE=http needs {', '.join(m.upper() for m in missing)}")
+        return HttpDossierSource(settings.onestop_base_url, settings.onestop_token_url,  # type: ignore[arg-type]
+                                 settings.onestop_client_id, settings.onestop_client_secret,  # type: ignore[arg-type]
+                                 timeout=settings.onestop_timeout, retries=settings.onestop_retries)
+    return LocalDossierSource()
+
+
+def apply_push(payload: Any, database_url: Optional[str] = None) -> int:
+    """Validate a pushed dossier (or list of them) and upsert all in one transaction."""
+    items = payload if isinstance(payload, list) else [payload]
+    if not items or not all(isinstance(i, dict) for i in items):
+        raise ValueError("expected a dossier object or a list of them")
+    records = [DossierRecord.from_dict(i) for i in items]
+    with session_scope(database_url) as session:
+        for record in records:
+            upsert_dossier(session, record)
+    return len(records)
+
+
+# --- push endpoint as a Rasa input channel (so it is served by `rasa run`) ---------
+
+def _push_blueprint(token: str, max_bytes: int):  # type: ignore[no-untyped-def]
+    from sanic import Blueprint, response
+    from sanic.request import Request
+
+    bp = Blueprint("onestop_push", __name__)
+
+    @bp.route("/", methods=["GET"])
+    async def health(_: Request) -> Any:
+        return response.json({"status": "ok"})
+
+    @bp.route("/dossiers", methods=["POST"])
+    async def push(request: Request) -> Any:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            logger.warning("one-stop push rejected: bad token from %s", request.ip)
+            return response.json({"error": "unauthorized"}, status=401)
+        if len(request.body or b"") > max_bytes:
+            return response.json({"error": "payload too large"}, status=413)
+        try:
+            payload = json.loads(request.body or b"")
+            count = await asyncio.get_running_loop().run_in_executor(None, apply_push, payload)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return response.json({"error": "malformed JSON"}, status=400)
+        except ValueError as exc:
+            return response.json({"error": str(exc)}, status=422)
+        except SQLAlchemyError:
+            logger.exception("one-stop push: database error")
+            return response.json({"error": "database unavailable, retry later"}, status=503)
+        return response.json({"accepted": count})
+
+    return bp
+
+
+try:  # the channel class needs Rasa; the rest of this module does not
+    from rasa.core.channels.channel import InputChannel, UserMessage
+
+    class OneStopPushInput(InputChannel):
+        """``POST /webhooks/onestop/dossiers`` (Bearer ``ONESTOP_PUSH_TOKEN``): dossier status changes."""
+
+        @classmethod
+        def name(cls) -> Text:
+            """Channel name (URL prefix)."""
+            return "onestop"
+
+        @classmethod
+        def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "OneStopPushInput":
+            """Needs ``push_token``."""
+            if not credentials or not credentials.get("push_token"):
+                raise ValueError("onestop channel needs 'push_token' (ONESTOP_PUSH_TOKEN)")
+            return cls(str(credentials["push_token"]), int(credentials.get("max_bytes", 1_000_000)))
+
+        def __init__(self, push_token: str, max_bytes: int = 1_000_000) -> None:
+            self.push_token = push_token
+            self.max_bytes = max_bytes
+
+        def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Any:
+            """Routes of the push endpoint."""
+            return _push_blueprint(self.push_token, self.max_bytes)
+
+except ImportError:  # pragma: no cover - only without Rasa installed
+    pass
+
+
+def records_from_file(text: str) -> List[DossierRecord]:
+    """Parse an import file (JSON list or object with 'dossiers'), reporting the bad item."""
+    data = json.loads(text)
+    items = data.get("dossiers") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError("expected a list of dossiers or {'dossiers': [...]}")
+    out = []
+    for i, item in enumerate(items, 1):
+        try:
+            out.append(DossierRecord.from_dict(item))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"dossier #{i}: {exc}") from exc
+    return out
