@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
@@ -13,37 +13,37 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 
-def fragment(domain: Dict[Text, Any], name: Text, **values: Any) -> Text:
+def fragment(domain: Dict[str, Any], response: str, /, **values: Any) -> str:
     """Render the first text of response ``name`` (a text fragment kept in the domain).
 
     Used to build list lines (documents, fees, …) whose wording must stay in the
     domain; missing values render as empty strings instead of failing.
     """
-    variants = (domain.get("responses") or {}).get(name) or []
+    variants = (domain.get("responses") or {}).get(response) or []
     template = variants[0].get("text", "") if variants else ""
     if not template:
-        logger.error("missing domain fragment %s", name)
+        logger.error("missing domain fragment %s", response)
         return ""
     return template.format_map(defaultdict(str, {k: "" if v is None else v for k, v in values.items()}))
 
 
-def channel_of(tracker: Tracker) -> Text:
+def channel_of(tracker: Tracker) -> str:
     """Input channel name of the conversation ("rest" when unknown)."""
     return tracker.get_latest_input_channel() or "rest"
 
 
-def sender_key(tracker: Tracker) -> Text:
+def sender_key(tracker: Tracker) -> str:
     """Stable key of the person chatting: ``channel:sender_id``."""
     return f"{channel_of(tracker)}:{tracker.sender_id}"
 
 
-def latest_entity(tracker: Tracker, name: Text) -> Optional[Text]:
+def latest_entity(tracker: Tracker, name: str) -> Optional[str]:
     """Value of entity ``name`` in the latest user message, if any."""
     value = next(tracker.get_latest_entity_values(name), None)
     return str(value) if value is not None else None
 
 
-def hotline() -> Text:
+def hotline() -> str:
     """The hotline quoted in apologies (province centre, from the database)."""
     from bot.catalogue.units import UnitService
     from bot.db.session import session_scope

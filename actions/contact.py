@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -22,7 +22,7 @@ RATING_RE = re.compile(r"(?<!\d)([1-5])(?!\d)")
 TRANSCRIPT_EVENTS = 60
 
 
-def _contact_values(domain: Dict[Text, Any], agency: Agency) -> Dict[str, Any]:
+def _contact_values(domain: Dict[str, Any], agency: Agency) -> Dict[str, Any]:
     unknown = fragment(domain, "utter_fragment_unknown")
     return {
         "name": agency.name,
@@ -35,12 +35,12 @@ def _contact_values(domain: Dict[Text, Any], agency: Agency) -> Dict[str, Any]:
 class ActionContact(Action):
     """Address, hours, hotline and email of the desk of a unit (old or new name), or of the centre."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_contact"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Look the place up and utter its contact."""
         place = latest_entity(tracker, "place") or tracker.get_slot("place")
         try:
@@ -73,12 +73,12 @@ class ActionContact(Action):
 class ActionHandleFeedback(Action):
     """Store a rating (1–5, from the rating buttons or typed) or a free-text feedback."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_handle_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Save and thank."""
         text = tracker.latest_message.get("text") or ""
         rating_value = latest_entity(tracker, "rating")
@@ -116,12 +116,12 @@ def transcript(tracker: Tracker, limit: int = TRANSCRIPT_EVENTS) -> List[Dict[st
 class ActionRequestHuman(Action):
     """Record a handoff request with the conversation so far."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Create the ticket and tell the citizen."""
         try:
             with session_scope() as session:
@@ -141,12 +141,12 @@ class ActionRequestHuman(Action):
 class ActionRouteInform(Action):
     """A bare answer (code, procedure, place, field): continue what it answers."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_route_inform"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Pick the follow-up action from the entities, else from the catalogue, else say so."""
         if latest_entity(tracker, "dossier_code"):
             return [FollowupAction("dossier_form")]
@@ -170,11 +170,11 @@ class ActionRouteInform(Action):
 class ActionResetAnswered(Action):
     """Forget that something was answered (after asking for a rating)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_reset_answered"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Reset the slot."""
         return [SlotSet("answered", False)]

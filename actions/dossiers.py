@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -45,12 +45,12 @@ def _already_linked(code: str, channel: str, sender_id: str) -> bool:
 class ValidateDossierForm(FormValidationAction):
     """Validates the dossier code, then verifies the phone ending with lock-out."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "validate_dossier_form"
 
     async def validate_dossier_code(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                    tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         """Accept a well-formed code (any spacing/case); after 3 bad ones stop asking."""
         code = normalize_dossier_code(str(slot_value or ""))
         if code is None:
@@ -67,7 +67,7 @@ class ValidateDossierForm(FormValidationAction):
         return {"dossier_code": code, "invalid_code_count": 0}
 
     async def validate_phone_last4(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                                   tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                   tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         """Check the phone ending against the dossier; count failures and lock the code."""
         if slot_value in (INVALID, LINKED):
             return {"phone_last4": slot_value}
@@ -95,7 +95,7 @@ class ValidateDossierForm(FormValidationAction):
         return {"phone_last4": None}
 
 
-def status_lines(domain: Dict[Text, Any], record: DossierRecord, today: dt.date) -> Dict[str, Any]:
+def status_lines(domain: Dict[str, Any], record: DossierRecord, today: dt.date) -> Dict[str, Any]:
     """Variables of ``utter_dossier_status`` for a verified dossier."""
     unknown = fragment(domain, "utter_fragment_unknown")
     place = record.pickup_place or record.agency_name or unknown
@@ -121,12 +121,12 @@ def status_lines(domain: Dict[Text, Any], record: DossierRecord, today: dt.date)
 class ActionShowDossierStatus(Action):
     """After the form: the status of a verified dossier, or why it cannot be shown."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_show_dossier_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Show the status and link the dossier to this chat user."""
         code = tracker.get_slot("dossier_code")
         proof = tracker.get_slot("phone_last4")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -31,11 +31,20 @@ ASPECT_FIELDS = {
 CODE_RE = re.compile(r"^\d\.\d{6}$")
 
 
-def _channel_name(domain: Dict[Text, Any], kind: str) -> str:
+def _channel_name(domain: Dict[str, Any], kind: str) -> str:
     return fragment(domain, f"utter_fragment_channel_{kind}") or kind
 
 
-def _documents(domain: Dict[Text, Any], proc: Procedure) -> Tuple[str, str]:
+def _by_channel(domain: Dict[str, Any], proc: Procedure, attribute: str) -> str:
+    """One line per distinct value, naming every channel that has it."""
+    groups: Dict[str, List[str]] = {}
+    for channel in proc.channels:
+        groups.setdefault(getattr(channel, attribute), []).append(_channel_name(domain, channel.kind))
+    return "\n".join(fragment(domain, "utter_fragment_channel_line", channel=", ".join(names), value=value)
+                     for value, names in groups.items())
+
+
+def _documents(domain: Dict[str, Any], proc: Procedure) -> Tuple[str, str]:
     lines, templates = [], []
     for doc in proc.documents:
         if doc.kind == "show":
@@ -53,7 +62,7 @@ def _documents(domain: Dict[Text, Any], proc: Procedure) -> Tuple[str, str]:
     return "\n".join(lines) or fragment(domain, "utter_fragment_unknown"), note
 
 
-def render_answer(domain: Dict[Text, Any], proc: Procedure, aspect: str) -> Tuple[str, Dict[str, Any]]:
+def render_answer(domain: Dict[str, Any], proc: Procedure, aspect: str) -> Tuple[str, Dict[str, Any]]:
     """Response name and its variables for one aspect of a procedure."""
     unknown = fragment(domain, "utter_fragment_unknown")
     common = {
@@ -65,12 +74,10 @@ def render_answer(domain: Dict[Text, Any], proc: Procedure, aspect: str) -> Tupl
         docs, note = _documents(domain, proc)
         return "utter_procedure_documents", {**common, "documents": docs, "template_note": note}
     if aspect == "fee":
-        fees = "\n".join(fragment(domain, "utter_fragment_channel_line", channel=_channel_name(domain, c.kind),
-                                  value=c.fee) for c in proc.channels)
+        fees = _by_channel(domain, proc, "fee")
         return "utter_procedure_fee", {**common, "fees": fees}
     if aspect == "duration":
-        durations = "\n".join(fragment(domain, "utter_fragment_channel_line", channel=_channel_name(domain, c.kind),
-                                       value=c.duration) for c in proc.channels)
+        durations = _by_channel(domain, proc, "duration")
         return "utter_procedure_duration", {**common, "durations": durations}
     if aspect == "place":
         channels = ", ".join(_channel_name(domain, c.kind) for c in proc.channels)
@@ -84,7 +91,7 @@ def render_answer(domain: Dict[Text, Any], proc: Procedure, aspect: str) -> Tupl
     }
 
 
-def _unconfirmed_labels(domain: Dict[Text, Any], proc: Procedure, aspect: str) -> List[str]:
+def _unconfirmed_labels(domain: Dict[str, Any], proc: Procedure, aspect: str) -> List[str]:
     relevant = [f for f in (proc.unconfirmed or []) if f in ASPECT_FIELDS.get(aspect, set())]
     return [fragment(domain, f"utter_fragment_field_{f}") or f for f in relevant]
 
@@ -108,12 +115,12 @@ def resolve_procedure(service: CatalogueService, tracker: Tracker) -> Tuple[Opti
 class ActionAnswerProcedure(Action):
     """Answer exactly the aspect asked about a procedure, keeping it as context for follow-ups."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_answer_procedure"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Find the procedure, then utter the answer for the asked aspect."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         aspect = ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_aspect") or "overview"
@@ -155,59 +162,61 @@ LEVEL_WORDS = {"commune": ("cap xa", "cap phuong", "ubnd xa", "o xa"), "province
 class ActionSearchProcedures(Action):
     """List procedures of a field or level, a page at a time ("Xem tiếp" shows the next page)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_search_procedures"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: Dict[str, Any]) -> List[EventType]:
         """Resolve the scope from entities/text, then show one page."""
-        text = fold((tracker.latest_message.get("text") or "").lower())
+        raw = tracker.latest_message.get("text") or ""
+        text = fold(raw.lower())
         field_text = latest_entity(tracker, "field")
         level = next((lvl for lvl, words in LEVEL_WORDS.items() if any(w in text for w in words)), None)
         previous = tracker.get_slot("search_scope")
-        page = int(tracker.get_slot("search_page") or 0) + 1
+        next_page = raw.strip().startswith("/search_procedures") and not field_text  # the "Xem tiếp" button
         try:
             with session_scope() as session:
                 service = CatalogueService(session)
-                field = service.find_field(field_text or tracker.latest_message.get("text") or "")
-                if field is None and level is None and field_text is None:
-                    if not previous or (tracker.latest_message.get("text") or "").strip() not in {"/search_procedures", ""}:
-                        if previous and tracker.latest_message.get("text", "").startswith("/"):
-                            pass
-                        elif not previous:
-                            dispatcher.utter_message(response="utter_search_ask_field")
-                            return []
-                    scope = previous or ""
-                else:
-                    scope = f"field:{field.name}" if field else f"level:{level}" if level else ""
-                    if field and level:
-                        scope = f"field:{field.name}|level:{level}"
-                    page = 1 if scope != previous else page
-                if not scope:
-                    dispatcher.utter_message(response="utter_search_empty", scope=field_text or "")
+                field = service.find_field(field_text or raw) if not next_page else None
+                if field or level:
+                    parts = {k: v for k, v in (("field", field.name if field else None), ("level", level)) if v}
+                    scope, page = "|".join(f"{k}:{v}" for k, v in parts.items()), 1
+                elif next_page and previous:
+                    scope, page = previous, int(tracker.get_slot("search_page") or 0) + 1
+                elif field_text:
+                    dispatcher.utter_message(response="utter_search_empty", scope=field_text)
                     return []
-                parts = dict(p.split(":", 1) for p in scope.split("|"))
-                field_obj = service.find_field(parts["field"]) if "field" in parts else None
-                procs, pages = service.list_procedures(field_obj.id if field_obj else None, parts.get("level"), page)
-                label = " · ".join(
-                    [fragment(domain, "utter_fragment_scope_field", field=parts["field"])] if "field" in parts else []
-                ) + (" " + fragment(domain, f"utter_fragment_level_{parts['level']}") if "level" in parts else "")
-                if not procs:
-                    dispatcher.utter_message(response="utter_search_empty", scope=label.strip())
-                    return [SlotSet("search_scope", None), SlotSet("search_page", 0)]
-                page = min(page, pages)
-                items = "\n".join(fragment(domain, "utter_fragment_search_item", name=p.name, code=p.code)
-                                  for p in procs)
-                dispatcher.utter_message(response="utter_search_results", scope=label.strip(), page=page,
-                                         pages=pages, items=items, buttons=[
-                                             {"title": p.name[:60], "payload": f'/ask_procedure{{"procedure":"{p.code}"}}'}
-                                             for p in procs[:5]])
-                if page < pages:
-                    dispatcher.utter_message(response="utter_search_more")
-                return [SlotSet("search_scope", scope), SlotSet("search_page", page if page < pages else 0),
-                        SlotSet("answered", True)]
+                else:
+                    dispatcher.utter_message(response="utter_search_ask_field")
+                    return []
+                return self._show(dispatcher, domain, service, scope, max(page, 1))
         except SQLAlchemyError:
             logger.exception("catalogue unavailable")
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return []
+
+    @staticmethod
+    def _show(dispatcher: CollectingDispatcher, domain: Dict[str, Any], service: CatalogueService,
+              scope: str, page: int) -> List[EventType]:
+        parts = dict(p.split(":", 1) for p in scope.split("|"))
+        field = service.find_field(parts["field"]) if "field" in parts else None
+        procs, pages = service.list_procedures(field.id if field else None, parts.get("level"), page)
+        labels = []
+        if "field" in parts:
+            labels.append(fragment(domain, "utter_fragment_scope_field", field=parts["field"]))
+        if "level" in parts:
+            labels.append(fragment(domain, f"utter_fragment_level_{parts['level']}"))
+        label = " ".join(labels)
+        if not procs:
+            dispatcher.utter_message(response="utter_search_empty", scope=label)
+            return [SlotSet("search_scope", None), SlotSet("search_page", 0)]
+        page = min(page, pages)
+        items = "\n".join(fragment(domain, "utter_fragment_search_item", name=p.name, code=p.code) for p in procs)
+        buttons = [{"title": p.name[:60], "payload": f'/ask_procedure{{"procedure":"{p.code}"}}'} for p in procs[:5]]
+        dispatcher.utter_message(response="utter_search_results", scope=label, page=page, pages=pages,
+                                 items=items, buttons=buttons)
+        if page < pages:
+            dispatcher.utter_message(response="utter_search_more")
+        return [SlotSet("search_scope", scope), SlotSet("search_page", page if page < pages else 0),
+                SlotSet("answered", True)]

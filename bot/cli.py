@@ -192,7 +192,7 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
 def action_server(port: int, env: Optional[Dict[str, str]] = None) -> Iterator[subprocess.Popen]:
     """Run the rasa-sdk action server on 127.0.0.1:port for the duration of the block."""
     cmd = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "SANIC_HOST": "127.0.0.1", **(env or {})})
     try:
         wait_for_port("127.0.0.1", port, proc=proc)
         yield proc
@@ -215,8 +215,15 @@ def latest_model() -> Path:
 def serve() -> None:
     """Action server + Rasa server (REST, and Telegram/Zalo when configured) + embedded scheduler."""
     from rasa.core.run import serve_application
+    from rasa.core.utils import AvailableEndpoints
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
     settings = get_settings()
+    level = logging.getLevelName(settings.log_level.upper())
+    configure_logging_and_warnings(level)
+    configure_structlog(level)
     paths = write_runtime_files()
     scheduler = None
     with action_server(settings.action_port):
@@ -232,7 +239,8 @@ def serve() -> None:
         try:
             serve_application(model_path=str(latest_model()), channel=None, interface=settings.rasa_host,
                               port=settings.rasa_port, credentials=str(paths["credentials"]),
-                              endpoints=str(paths["endpoints"]), enable_api=True, cors="*")
+                              endpoints=AvailableEndpoints.read_endpoints(str(paths["endpoints"])),
+                              enable_api=True, cors="*")
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)

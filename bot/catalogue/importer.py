@@ -28,7 +28,8 @@ CHANNEL_KINDS = {"direct", "post", "online"}
 DOC_KINDS = {"submit", "show"}
 ONLINE_LEVELS = {"full", "partial", "none"}
 CODE_RE = re.compile(r"^\d\.\d{6}$|^[A-Z0-9.]{3,20}$")
-REQUIRED = ("code", "name", "field", "level", "agency", "channels", "documents", "legal_basis", "online_level", "source")
+REQUIRED = ("code", "name", "field", "level", "agency", "channels", "documents", "legal_basis", "online_level",
+            "source")
 
 
 class CatalogueError(ValueError):
@@ -149,42 +150,9 @@ def import_catalogue(session: Session, path: Path, prune: bool = False) -> Impor
     fields: Dict[str, Field] = {}
     existing = {p.code: p for p in session.execute(select(Procedure)).unique().scalars()}
     created = updated = 0
-    for rec in records:
-        proc = existing.get(rec["code"])
-        if proc is None:
-            proc = Procedure(code=rec["code"])
-            session.add(proc)
-            created += 1
-        else:
-            updated += 1
-        aliases = [a.strip().lower() for a in rec.get("aliases", []) if a and a.strip()]
-        proc.name = rec["name"].strip()
-        proc.aliases = aliases
-        proc.field = _field(session, rec["field"].strip(), fields)
-        proc.level = rec["level"]
-        proc.agency = rec["agency"]
-        proc.submit_place = rec.get("submit_place")
-        proc.steps = rec.get("steps") or []
-        proc.conditions = rec.get("conditions")
-        proc.result = rec.get("result")
-        proc.legal_basis = rec["legal_basis"]
-        proc.online_level = rec["online_level"]
-        proc.online_url = rec.get("online_url")
-        proc.source = rec["source"]
-        proc.checked_on = dt.date.fromisoformat(rec["checked_on"]) if rec.get("checked_on") else checked_on
-        proc.unconfirmed = rec.get("unconfirmed") or []
-        proc.notes = rec.get("notes")
-        proc.search_key = search_key(proc.name, *aliases)
-        proc.channels = [
-            ProcedureChannel(kind=c["kind"], duration=c["duration"], duration_days=c.get("duration_days"),
-                             fee=c["fee"], fee_vnd=c.get("fee_vnd"))
-            for c in rec["channels"]
-        ]
-        proc.documents = [
-            ProcedureDocument(position=i, name=d["name"], kind=d["kind"], original=int(d.get("original") or 0),
-                              copy=int(d.get("copy") or 0), template=d.get("template"))
-            for i, d in enumerate(rec["documents"])
-        ]
+    with session.no_autoflush:
+        for rec in records:
+            created, updated = _upsert(session, rec, existing, fields, checked_on, created, updated)
     removed = 0
     if prune:
         wanted = {r["code"] for r in records}
@@ -194,3 +162,44 @@ def import_catalogue(session: Session, path: Path, prune: bool = False) -> Impor
     session.flush()
     logger.info("catalogue import: %d created, %d updated, %d removed", created, updated, removed)
     return ImportReport(created, updated, removed)
+
+
+def _upsert(session: Session, rec: Dict[str, Any], existing: Dict[str, Procedure], fields: Dict[str, Field],
+            checked_on: dt.date, created: int, updated: int) -> Tuple[int, int]:
+    """Create or update one procedure; returns the new (created, updated) counts."""
+    proc = existing.get(rec["code"])
+    if proc is None:
+        proc = Procedure(code=rec["code"])
+        session.add(proc)
+        created += 1
+    else:
+        updated += 1
+    aliases = [a.strip().lower() for a in rec.get("aliases", []) if a and a.strip()]
+    proc.name = rec["name"].strip()
+    proc.aliases = aliases
+    proc.field = _field(session, rec["field"].strip(), fields)
+    proc.level = rec["level"]
+    proc.agency = rec["agency"]
+    proc.submit_place = rec.get("submit_place")
+    proc.steps = rec.get("steps") or []
+    proc.conditions = rec.get("conditions")
+    proc.result = rec.get("result")
+    proc.legal_basis = rec["legal_basis"]
+    proc.online_level = rec["online_level"]
+    proc.online_url = rec.get("online_url")
+    proc.source = rec["source"]
+    proc.checked_on = dt.date.fromisoformat(rec["checked_on"]) if rec.get("checked_on") else checked_on
+    proc.unconfirmed = rec.get("unconfirmed") or []
+    proc.notes = rec.get("notes")
+    proc.search_key = search_key(proc.name, *aliases)
+    proc.channels = [
+        ProcedureChannel(kind=c["kind"], duration=c["duration"], duration_days=c.get("duration_days"),
+                         fee=c["fee"], fee_vnd=c.get("fee_vnd"))
+        for c in rec["channels"]
+    ]
+    proc.documents = [
+        ProcedureDocument(position=i, name=d["name"], kind=d["kind"], original=int(d.get("original") or 0),
+                          copy=int(d.get("copy") or 0), template=d.get("template"))
+        for i, d in enumerate(rec["documents"])
+    ]
+    return created, updated

@@ -49,7 +49,8 @@ class UnitService:
 
     def province_centre(self) -> Optional[Agency]:
         """The provincial public-administration service centre."""
-        return self.session.execute(select(Agency).where(Agency.level == "province").order_by(Agency.id)).scalars().first()
+        stmt = select(Agency).where(Agency.level == "province").order_by(Agency.id)
+        return self.session.execute(stmt).scalars().first()
 
     def find(self, place: str) -> Optional[PlaceMatch]:
         """The unit named ``place`` (current or former name, with or without diacritics)."""

@@ -76,4 +76,11 @@ def upgrade(url: Optional[str] = None) -> None:
     """Apply every Alembic migration to ``url`` (or ``DATABASE_URL``)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    cfg = alembic_config(url)
+    engine = make_engine(url or get_settings().database_url)
+    try:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

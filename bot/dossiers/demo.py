@@ -10,18 +10,18 @@ from bot.dossiers.service import DossierRecord
 # (code suffix, procedure code, procedure name, phone, status, received days ago, appointment in days, extra)
 _DEMO = [
     ("000.00.15.H65-240312-0001", "1.001193", "Đăng ký khai sinh", "0912345678", "in_progress", -1, 1, {}),
-    ("000.00.15.H65-240312-0002", "2.000815", "Chứng thực bản sao từ bản chính giấy tờ, văn bản", "0987001122",
+    ("000.00.15.H65-240312-0002", "2.000815", "Chứng thực bản sao từ bản chính", "0987001122",
      "received", 0, 2, {}),
-    ("000.00.15.H65-240312-0003", "1.004873", "Đăng ký thường trú", "0977334455", "need_documents", -5, 2,
+    ("000.00.15.H65-240312-0003", "1.004222", "Đăng ký thường trú", "0977334455", "need_documents", -5, 2,
      {"missing_documents": ["Giấy tờ chứng minh chỗ ở hợp pháp (hợp đồng thuê nhà có công chứng)"]}),
-    ("000.00.15.H65-240312-0004", "1.012345", "Đăng ký đất đai, cấp Giấy chứng nhận quyền sử dụng đất lần đầu",
+    ("000.00.15.H65-240312-0004", "1.013978", "Cấp Giấy chứng nhận quyền sử dụng đất lần đầu",
      "0966778899", "waiting_fee", -12, 8, {"fee_due_vnd": 100000}),
     ("000.00.15.H65-240312-0005", "1.000894", "Đăng ký kết hôn", "0355123987", "ready", -3, 0,
      {"pickup_place": "Bộ phận Một cửa UBND phường Yên Bái"}),
-    ("000.00.15.H65-240312-0006", "1.001022", "Đăng ký khai tử", "0399887766", "returned", -9, -6, {}),
-    ("000.00.15.H65-240312-0007", "1.001029", "Cấp giấy phép xây dựng nhà ở riêng lẻ", "0944556677", "refused",
+    ("000.00.15.H65-240312-0006", "1.000656", "Đăng ký khai tử", "0399887766", "returned", -9, -6, {}),
+    ("000.00.15.H65-240312-0007", "1.013225", "Cấp giấy phép xây dựng nhà ở riêng lẻ", "0944556677", "refused",
      -20, -5, {"note": "Vị trí xây dựng nằm trong hành lang an toàn giao thông, không phù hợp quy hoạch"}),
-    ("000.00.15.H65-240312-0008", "2.000720", "Đăng ký thành lập hộ kinh doanh", "0911223344", "in_progress", -10,
+    ("000.00.15.H65-240312-0008", "1.001612", "Đăng ký thành lập hộ kinh doanh", "0911223344", "in_progress", -10,
      -2, {"new_appointment_date": 3}),
 ]
 

@@ -5,11 +5,11 @@ import time
 import unicodedata
 
 import pytest
-
-from bot.nlu.components import VietnameseNormalizer, VietnameseTokenizer
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.components import VietnameseNormalizer, VietnameseTokenizer
 
 pytestmark = pytest.mark.slow
 
