@@ -100,12 +100,11 @@ def resolve_procedure(service: CatalogueService, tracker: Tracker) -> Tuple[Opti
     """Procedure code from the entity, the message text or the context; plus candidates and the query."""
     entity = latest_entity(tracker, "procedure")
     text = tracker.latest_message.get("text") or ""
-    if entity and CODE_RE.match(entity) and service.get(entity):
-        return entity, [], entity
-    for query in [q for q in (entity, text) if q]:
-        code, matches = service.resolve(query)
-        if code or matches:
-            return code, matches, query
+    known = entity if entity and CODE_RE.match(entity) else None
+    queries = [q for q in (None if known else entity, text) if q and not q.startswith("/")]
+    code, matches = service.resolve(*queries, known_code=known)
+    if code or matches:
+        return code, matches, entity or text
     context = tracker.get_slot("procedure")
     if context and service.get(context):
         return context, [], context

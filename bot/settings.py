@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     action_port: int = 5055
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     model_dir: str = str(ROOT / "models")
+    run_dir: str = str(ROOT / ".run")  # runtime endpoints/credentials files written by `serve`
 
     # Hotline quoted when the database cannot be read (national public-service hotline).
     fallback_hotline: str = "1800 1096"
@@ -85,9 +86,8 @@ class Settings(BaseSettings):
     telegram_group_interval_s: float = 3.0
     telegram_global_rate_per_s: float = 30.0
 
-    # Reminder delivery (bot/reminders): hotline quoted when the agency has none, claim lease,
-    # retries, batch size, parallel sends, holiday file, Zalo interaction window.
-    reminder_hotline: str = "1800 1096"
+    # Reminder delivery (bot/reminders): claim lease, retries, batch size, parallel sends,
+    # holiday file, Zalo interaction window.
     reminder_lease_seconds: int = 300
     reminder_max_attempts: int = 8
     reminder_batch_size: int = 200

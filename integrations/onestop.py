@@ -17,7 +17,7 @@ import hmac
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol
 
 import httpx
 from sqlalchemy import select
@@ -196,12 +196,12 @@ try:  # the channel class needs Rasa; the rest of this module does not
         """``POST /webhooks/onestop/dossiers`` (Bearer ``ONESTOP_PUSH_TOKEN``): dossier status changes."""
 
         @classmethod
-        def name(cls) -> Text:
+        def name(cls) -> str:
             """Channel name (URL prefix)."""
             return "onestop"
 
         @classmethod
-        def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "OneStopPushInput":
+        def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "OneStopPushInput":
             """Needs ``push_token``."""
             if not credentials or not credentials.get("push_token"):
                 raise ValueError("onestop channel needs 'push_token' (ONESTOP_PUSH_TOKEN)")

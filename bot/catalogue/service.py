@@ -39,14 +39,20 @@ def _words(text: str) -> List[str]:
 
 
 def _score(query_words: Sequence[str], query_content: Sequence[str], candidate: str) -> float:
-    """Similarity of a question to one procedure name or alias (folded)."""
+    """Similarity of a question to one procedure name or alias (folded).
+
+    An alias found verbatim scores above 1, more so the more of the question's
+    content words it explains ("khai sinh cho con lai" beats "khai sinh").
+    Otherwise the score is the share of the alias's content words found in the
+    question (typos tolerated), below 1.
+    """
     cand = candidate.split()
     if not cand or not query_words:
         return 0.0
-    joined = " ".join(query_words)
-    if f" {candidate} " in f" {joined} ":
-        return 1.0 + min(len(cand), 10) / 100  # exact phrase; longer aliases win ties
     content = [w for w in cand if w not in STOPWORDS] or cand
+    if f" {candidate} " in f" {' '.join(query_words)} ":
+        explained = sum(1 for w in query_content if w in content) / max(len(query_content), 1)
+        return 1.0 + 0.2 * min(explained, 1.0)
     hits = 0.0
     for w in content:
         if w in query_words:
@@ -56,6 +62,17 @@ def _score(query_words: Sequence[str], query_content: Sequence[str], candidate: 
     coverage = hits / len(content)
     precision = hits / max(len(query_content), 1)
     return 0.75 * coverage + 0.25 * min(precision, 1.0)
+
+
+def decide(matches: Sequence[Match], margin: float = 0.05) -> Optional[str]:
+    """The code of a clear winner among ranked matches, or None when the citizen must choose."""
+    if not matches:
+        return None
+    top = matches[0]
+    rivals = [m for m in matches[1:] if m.score >= top.score - margin]
+    if top.score >= 0.85 and not rivals:
+        return top.code
+    return None
 
 
 class CatalogueService:
@@ -85,18 +102,24 @@ class CatalogueService:
         scored.sort(key=lambda m: (-m.score, m.name))
         return scored[:limit]
 
-    def resolve(self, text: str) -> Tuple[Optional[str], List[Match]]:
-        """One confident procedure code, or None and the candidates to choose from."""
-        matches = self.find(text)
-        if not matches:
-            return None, []
-        top = matches[0]
-        rivals = [m for m in matches[1:] if m.score >= top.score - 0.05]
-        if top.score >= 1.0 and not [m for m in rivals if m.score >= 1.0]:
-            return top.code, matches
-        if top.score >= 0.85 and not rivals:
-            return top.code, matches
-        return None, matches
+    def resolve(self, *queries: str, known_code: Optional[str] = None) -> Tuple[Optional[str], List[Match]]:
+        """One confident procedure code, or None and the candidates to choose from.
+
+        Args:
+            queries: texts naming the procedure (an entity span, the whole message).
+            known_code: a code the NLU already mapped by an exact synonym; it wins
+                unless the text names another procedure more specifically.
+        """
+        best: dict = {}
+        for query in queries:
+            for match in self.find(query, limit=5):
+                if match.score > best.get(match.code, Match(match.code, match.name, -1)).score:
+                    best[match.code] = match
+        if known_code and (proc := self.get(known_code)) is not None:
+            known = best.get(known_code)
+            best[known_code] = Match(known_code, proc.name, max(known.score if known else 0, 1.1) + 0.01)
+        matches = sorted(best.values(), key=lambda m: (-m.score, m.name))[:3]
+        return decide(matches), matches
 
     def fields(self) -> List[Field]:
         """All fields, alphabetically."""

@@ -38,9 +38,16 @@ def make_engine(url: str) -> Engine:
 
 
 @lru_cache(maxsize=8)
+def _cached_engine(url: str) -> Engine:
+    return make_engine(url)
+
+
 def get_engine(url: Optional[str] = None) -> Engine:
-    """The (cached) engine of ``url`` or of ``DATABASE_URL``."""
-    return make_engine(url or get_settings().database_url)
+    """The (cached per URL) engine of ``url`` or of the current ``DATABASE_URL``."""
+    return _cached_engine(url or get_settings().database_url)
+
+
+get_engine.cache_clear = _cached_engine.cache_clear  # type: ignore[attr-defined]
 
 
 def get_sessionmaker(url: Optional[str] = None) -> sessionmaker:

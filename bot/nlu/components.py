@@ -11,8 +11,9 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
+import rasa.shared.utils.io
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -23,7 +24,6 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-import rasa.shared.utils.io
 
 from bot.nlu import patterns
 from bot.nlu.segmenter import segment
@@ -49,17 +49,17 @@ class VietnameseNormalizer(GraphComponent):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Default config: maximum characters kept from one message."""
         return {"max_chars": 1000}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self.max_chars = int(config.get("max_chars", 1000))
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -120,7 +120,7 @@ class VietnameseTokenizer(Tokenizer):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Default config."""
         return {
             "intent_tokenization_flag": False,
@@ -136,7 +136,7 @@ class VietnameseTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -203,7 +203,7 @@ class VietnameseTokenizer(Tokenizer):
                 out.extend(self._run_tokens(text, a, b))
         return out
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         """Tokenize ``message``'s ``attribute`` text."""
         text = message.get(attribute) or ""
         tokens: List[Token] = []
@@ -228,14 +228,14 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Default config."""
         return {}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -279,31 +279,31 @@ class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Default config: fuzzy cutoff and entity types to map."""
         return {"cutoff": 0.86, "entities": ["procedure", "field", "place"]}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 synonyms: Optional[Dict[Text, Text]] = None) -> None:
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 synonyms: Optional[Dict[str, str]] = None) -> None:
         self._config = config
         self._storage = model_storage
         self._resource = resource
-        self.synonyms: Dict[Text, Text] = synonyms or {}
+        self.synonyms: Dict[str, str] = synonyms or {}
 
     @staticmethod
-    def key(value: Text) -> Text:
+    def key(value: str) -> str:
         """Lookup key of a value: cleaned, lower-case, teen-code expanded, folded."""
         words = _WORD_RE.findall(clean(value).lower())
         return fold(" ".join(expand_teen_code(words)))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "FoldedSynonymMapper":
         """Creates an untrained component."""
         return cls(config, model_storage, resource)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "FoldedSynonymMapper":
         """Loads the persisted synonym table."""
         try:
@@ -315,7 +315,7 @@ class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Builds the folded synonym table from the training data."""
-        table: Dict[Text, Text] = {}
+        table: Dict[str, str] = {}
         for raw, canonical in training_data.entity_synonyms.items():
             table[self.key(raw)] = canonical
             table[self.key(canonical)] = canonical
@@ -328,11 +328,13 @@ class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
         """Nothing to do on training data."""
         return training_data
 
-    def lookup(self, value: Text) -> Optional[Text]:
+    def lookup(self, value: str) -> Optional[str]:
         """Canonical value for ``value`` or None."""
         key = self.key(value)
         if key in self.synonyms:
             return self.synonyms[key]
+        if self._config["cutoff"] >= 1.0:
+            return None
         close = difflib.get_close_matches(key, self.synonyms.keys(), n=1, cutoff=self._config["cutoff"])
         return self.synonyms[close[0]] if close else None
 

@@ -14,7 +14,9 @@ from typing import Dict, List, Optional, Sequence
 # Combining tone marks (NFD): grave, acute, tilde, hook above, dot below.
 TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 # Characters that are never meaningful in a chat message.
-_CONTROL_RE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff]")
+_CONTROL_RE = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff]"
+)
 _SPACE_RE = re.compile(r"\s+")
 
 _FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "D"})

@@ -1,0 +1,297 @@
+"""How a notice reaches a citizen: a small ``Sender`` protocol and channel routing.
+
+The reminder core talks only to :class:`TextSender` / :class:`TemplateSender`;
+adapters wrap the channel clients of ``integrations/`` (sync or async). Failures
+are classified once, into :class:`Failure` values, from the typed errors of
+``integrations.errors`` (or HTTP/transport errors of httpx):
+
+* transient (timeout, 5xx, 429 with ``retry_after``, quota, token) → retry later;
+* unreachable (blocked the bot, unfollowed the OA) → stop pushing to that user;
+* outside the Zalo interaction window → fall back to a ZNS template when configured;
+* permanent (bad request) → give up on this notice only;
+* ambiguous (read timeout after the request was written) → not retried, so a
+  notice is never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional, Protocol, runtime_checkable
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class TextSender(Protocol):
+    """Sends a plain text to a user of one channel (raises on failure)."""
+
+    async def send_text(self, recipient_id: str, text: str) -> Any:
+        """Send ``text`` to ``recipient_id`` (the channel's user / chat id)."""
+
+
+@runtime_checkable
+class TemplateSender(Protocol):
+    """Sends a registered template message to a phone number (Zalo ZNS)."""
+
+    async def send_template(self, phone: str, template_id: str, data: Mapping[str, str], tracking_id: str) -> Any:
+        """Send template ``template_id`` with ``data`` to ``phone``."""
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A classified delivery failure (raised by test senders, or built by :func:`classify`)."""
+
+    transient = False
+    unreachable = False
+    ambiguous = False
+    outside_window = False
+
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, reason: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.reason = reason
+
+
+class TransientFailure(DeliveryError):
+    """Retry later (timeouts, 5xx, 429, quota, expired token)."""
+
+    transient = True
+
+
+class AmbiguousFailure(DeliveryError):
+    """The platform may have delivered it (read timeout after the request was sent)."""
+
+    ambiguous = True
+
+
+class UnreachableFailure(DeliveryError):
+    """The user blocked us / left: no more pushes to this user."""
+
+    unreachable = True
+
+
+class OutsideWindowFailure(DeliveryError):
+    """Zalo: the user has not interacted within the window; a ZNS may still work."""
+
+    outside_window = True
+
+
+class PermanentFailure(DeliveryError):
+    """This notice cannot be delivered (bad request, no sender for the channel ...)."""
+
+
+def classify(exc: BaseException) -> DeliveryError:
+    """Map any exception raised by a sender to a :class:`DeliveryError`."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    try:
+        from integrations import errors as ch
+    except ImportError:  # pragma: no cover - integrations not installed
+        ch = None  # type: ignore[assignment]
+    message = f"{type(exc).__name__}: {exc}"
+    if ch is not None:
+        if isinstance(exc, ch.UserUnreachable):
+            reason = getattr(exc, "reason", None) or "blocked"
+            if reason == "outside_window":
+                return OutsideWindowFailure(message, reason=reason)
+            return UnreachableFailure(message, reason=reason)
+        if isinstance(exc, ch.TransientChannelError):
+            if getattr(exc, "maybe_delivered", False):
+                return AmbiguousFailure(message)
+            return TransientFailure(message, retry_after=exc.retry_after, reason=type(exc).__name__)
+        if isinstance(exc, ch.TokenError):
+            return TransientFailure(message, retry_after=getattr(exc, "retry_after", None), reason="token")
+        if isinstance(exc, ch.PermanentChannelError):
+            return PermanentFailure(message)
+        if isinstance(exc, ch.ChannelError):
+            return TransientFailure(message) if getattr(exc, "retryable", False) else PermanentFailure(message)
+    try:
+        import httpx
+
+        if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+            return AmbiguousFailure(message)
+        if isinstance(exc, httpx.TransportError):  # connect errors / pool timeouts: nothing was sent
+            return TransientFailure(message)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, (asyncio.TimeoutError, ConnectionError)):
+        return TransientFailure(message)
+    return TransientFailure(message, reason="unexpected")
+
+
+# --- adapters -----------------------------------------------------------------------------------
+
+
+async def _maybe_await(call: Callable[[], Any]) -> Any:
+    """Run a sync call in a worker thread, or await an async one."""
+    if inspect.iscoroutinefunction(call):
+        return await call()
+    result = await asyncio.to_thread(call)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+class CallableTextSender:
+    """Adapter: any ``send_text``-like callable (sync or async) as a :class:`TextSender`."""
+
+    def __init__(self, func: Callable[[str, str], Any]) -> None:
+        """Wrap ``func(recipient_id, text)``."""
+        self._func = func
+
+    async def send_text(self, recipient_id: str, text: str) -> Any:
+        """Send through the wrapped callable."""
+        result = self._func(recipient_id, text)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+
+class TelegramTextSender:
+    """Adapter of ``integrations.telegram.TelegramSender`` (chat ids are integers)."""
+
+    def __init__(self, client: Any) -> None:
+        """Wrap a TelegramSender."""
+        self.client = client
+
+    async def send_text(self, recipient_id: str, text: str) -> Any:
+        """``TelegramSender.send_text(chat_id, text)``."""
+        chat_id: Any = int(recipient_id) if re.fullmatch(r"-?\d+", recipient_id) else recipient_id
+        if inspect.iscoroutinefunction(self.client.send_text):
+            return await self.client.send_text(chat_id, text)
+        return await _maybe_await(lambda: self.client.send_text(chat_id, text))
+
+
+class ZaloTextSender:
+    """Adapter of ``integrations.zalo.ZaloClient.send_text`` (OA consultation message)."""
+
+    def __init__(self, client: Any) -> None:
+        """Wrap a ZaloClient."""
+        self.client = client
+
+    async def send_text(self, recipient_id: str, text: str) -> Any:
+        """``ZaloClient.send_text(user_id, text)``."""
+        if inspect.iscoroutinefunction(self.client.send_text):
+            return await self.client.send_text(recipient_id, text)
+        return await _maybe_await(lambda: self.client.send_text(recipient_id, text))
+
+
+class ZnsTemplateSender:
+    """Adapter of ``integrations.zalo.ZaloClient.send_zns`` (template message to a phone)."""
+
+    def __init__(self, client: Any) -> None:
+        """Wrap a ZaloClient."""
+        self.client = client
+
+    async def send_template(self, phone: str, template_id: str, data: Mapping[str, str], tracking_id: str) -> Any:
+        """``ZaloClient.send_zns(phone, template_id, template_data, tracking_id)``."""
+        call = self.client.send_zns
+        if inspect.iscoroutinefunction(call):
+            return await call(phone, template_id, dict(data), tracking_id)
+        return await _maybe_await(lambda: call(phone, template_id, dict(data), tracking_id))
+
+
+# --- routing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Recipient:
+    """Who gets a notice, as the router needs it."""
+
+    channel: str
+    channel_user_id: str
+    last_interaction_at: Optional[dt.datetime]  # naive UTC
+    phone: Optional[str]  # applicant phone of the dossier (for ZNS)
+
+
+@dataclass
+class Delivered:
+    """A successful delivery."""
+
+    via: str  # "telegram" | "zalo" | "zns" | ...
+    detail: Optional[str] = None
+
+
+def normalize_phone(phone: Optional[str]) -> Optional[str]:
+    """``0912 345 678`` / ``+84912345678`` → ``84912345678`` (the form ZNS expects)."""
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("0"):
+        digits = "84" + digits[1:]
+    return digits if len(digits) >= 10 else None
+
+
+@dataclass
+class Router:
+    """Chooses the way to each recipient and sends.
+
+    Attributes:
+        text_senders: channel name (``ChatUser.channel``) → sender.
+        zns: the ZNS sender (Zalo template messages to a phone), if any.
+        zns_template_id: the approved ZNS template to use outside the Zalo window.
+        zalo_window: how long after the user's last message Zalo lets the OA write.
+    """
+
+    text_senders: Dict[str, TextSender] = field(default_factory=dict)
+    zns: Optional[TemplateSender] = None
+    zns_template_id: Optional[str] = None
+    zalo_window: dt.timedelta = dt.timedelta(days=7)
+
+    async def deliver(
+        self, recipient: Recipient, text: str, template_data: Mapping[str, str], tracking_id: str, now: dt.datetime
+    ) -> Delivered:
+        """Send ``text`` (or the ZNS template) to ``recipient``; raises :class:`DeliveryError`.
+
+        Args:
+            recipient: the chat user and the dossier's phone.
+            text: the rendered notice.
+            template_data: parameters of the ZNS template.
+            tracking_id: the notice key (ZNS tracking id).
+            now: naive UTC now (for the Zalo window).
+        """
+        if recipient.channel == "zalo":
+            inside = (recipient.last_interaction_at is not None
+                      and now - recipient.last_interaction_at <= self.zalo_window)
+            if inside:
+                try:
+                    await self._text(recipient, text)
+                    return Delivered("zalo")
+                except Exception as exc:  # noqa: BLE001 - classified below
+                    failure = classify(exc)
+                    if not failure.outside_window:
+                        raise failure from exc
+            return await self._zns(recipient, template_data, tracking_id)
+        await self._text(recipient, text)
+        return Delivered(recipient.channel)
+
+    async def _text(self, recipient: Recipient, text: str) -> None:
+        sender = self.text_senders.get(recipient.channel)
+        if sender is None:
+            raise PermanentFailure(f"no push sender for channel {recipient.channel!r}", reason="no_sender")
+        try:
+            await sender.send_text(recipient.channel_user_id, text)
+        except Exception as exc:  # noqa: BLE001 - classified
+            raise classify(exc) from exc
+
+    async def _zns(self, recipient: Recipient, data: Mapping[str, str], tracking_id: str) -> Delivered:
+        phone = normalize_phone(recipient.phone)
+        if self.zns is None or not self.zns_template_id or not phone:
+            why = "no ZNS template configured" if not self.zns_template_id or self.zns is None else "no phone"
+            raise PermanentFailure(f"outside the Zalo window and {why}", reason="outside_window")
+        try:
+            await self.zns.send_template(phone, self.zns_template_id, data, tracking_id)
+        except Exception as exc:  # noqa: BLE001 - classified
+            failure = classify(exc)
+            if failure.unreachable or failure.outside_window:  # the phone, not the OA follower, is unreachable
+                raise PermanentFailure(str(failure), reason=failure.reason) from exc
+            raise failure from exc
+        return Delivered("zns", detail=phone[:-4] + "****")
+
