@@ -54,12 +54,12 @@ class Agency(Base):
     name = Column(String(300), nullable=False)
     level = Column(String(20), nullable=False)  # province | commune
     desk_name = Column(String(300), nullable=True)
-    address = Column(String(500), nullable=True)
+    address = Column(Text, nullable=True)
     opening_hours = Column(String(300), nullable=True)
     hotline = Column(String(60), nullable=True)
     email = Column(String(200), nullable=True)
     website = Column(String(300), nullable=True)
-    source = Column(String(500), nullable=True)
+    source = Column(Text, nullable=True)
     unconfirmed = Column(JSON, nullable=False, default=list)
 
 
@@ -78,19 +78,19 @@ class Procedure(Base):
     __tablename__ = "procedures"
     id = Column(Integer, primary_key=True)
     code = Column(String(20), unique=True, nullable=False)
-    name = Column(String(500), nullable=False)
+    name = Column(Text, nullable=False)
     aliases = Column(JSON, nullable=False, default=list)
     field_id = Column(Integer, ForeignKey("fields.id"), nullable=False, index=True)
     level = Column(String(20), nullable=False, index=True)  # province | commune
-    agency = Column(String(500), nullable=False)
-    submit_place = Column(String(500), nullable=True)
+    agency = Column(Text, nullable=False)
+    submit_place = Column(Text, nullable=True)
     steps = Column(JSON, nullable=False, default=list)
     conditions = Column(Text, nullable=True)
     result = Column(Text, nullable=True)
     legal_basis = Column(JSON, nullable=False, default=list)
     online_level = Column(String(10), nullable=False, default="none")  # full | partial | none
-    online_url = Column(String(500), nullable=True)
-    source = Column(String(1000), nullable=False)
+    online_url = Column(Text, nullable=True)
+    source = Column(Text, nullable=False)
     checked_on = Column(Date, nullable=False)
     unconfirmed = Column(JSON, nullable=False, default=list)
     notes = Column(Text, nullable=True)
@@ -125,7 +125,7 @@ class ProcedureDocument(Base):
     kind = Column(String(10), nullable=False)  # submit | show
     original = Column(Integer, nullable=False, default=1)
     copy = Column(Integer, nullable=False, default=0)
-    template = Column(String(500), nullable=True)
+    template = Column(Text, nullable=True)
 
 
 class Dossier(Base):
@@ -135,13 +135,13 @@ class Dossier(Base):
     id = Column(Integer, primary_key=True)
     code = Column(String(40), nullable=False)
     procedure_code = Column(String(20), nullable=True)
-    procedure_name = Column(String(500), nullable=False)
+    procedure_name = Column(Text, nullable=False)
     applicant_name = Column(String(200), nullable=True)
     applicant_phone = Column(String(20), nullable=True)
     phone_last4 = Column(String(4), nullable=True)
     status = Column(String(30), nullable=False)
     agency_name = Column(String(300), nullable=True)
-    pickup_place = Column(String(500), nullable=True)
+    pickup_place = Column(Text, nullable=True)
     received_at = Column(DateTime, nullable=True)
     appointment_date = Column(Date, nullable=True)
     new_appointment_date = Column(Date, nullable=True)

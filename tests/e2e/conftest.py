@@ -4,9 +4,6 @@ on a fresh seeded SQLite database, for end-to-end conversation tests over the RE
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List
@@ -14,8 +11,9 @@ from typing import Any, Dict, Iterator, List
 import httpx
 import pytest
 
-from bot.cli import _free_port, db_init, latest_model, wait_for_port
-from bot.settings import ROOT, get_settings
+from benchmarks.harness import running_assistant
+from bot.cli import db_init
+from bot.settings import get_settings
 
 
 @dataclass
@@ -56,32 +54,17 @@ class Assistant:
 
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    """Start `python -m bot.cli serve` on free loopback ports; stop it afterwards."""
-    latest_model()  # fails clearly when `make train` was not run
+    """The real assistant on a fresh seeded SQLite database, on free loopback ports."""
     tmp = tmp_path_factory.mktemp("assistant")
     db_url = f"sqlite:///{tmp / 'assistant.db'}"
-    env = {**os.environ, "DATABASE_URL": db_url, "RASA_PORT": str(_free_port()), "ACTION_PORT": str(_free_port()),
-           "SCHEDULER_MODE": "off", "LOG_LEVEL": "WARNING", "RUN_DIR": str(tmp), "APP_ENV": "test"}
-    for name in ("TELEGRAM_BOT_TOKEN", "ZALO_APP_ID", "ONESTOP_PUSH_TOKEN"):
-        env.pop(name, None)
     old = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = db_url
     get_settings.cache_clear()
-    db_init(db_url)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(tmp / "serve.log", "wb"),  # noqa: SIM115
-                            start_new_session=True)
     try:
-        wait_for_port("127.0.0.1", int(env["RASA_PORT"]), timeout=240, proc=proc)
-        url = f"http://127.0.0.1:{env['RASA_PORT']}"
-        httpx.get(f"{url}/status", timeout=120)
-        yield Assistant(url, db_url)
+        db_init(db_url)
+        with running_assistant(db_url, tmp) as url:
+            yield Assistant(url, db_url)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
         if old is None:
             os.environ.pop("DATABASE_URL", None)
         else:

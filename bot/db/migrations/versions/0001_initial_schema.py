@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 21:10:52.230588
+Create Date: 2026-11-24 21:49:27.733219
 """
 from alembic import op
 import sqlalchemy as sa
@@ -22,12 +22,12 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('level', sa.String(length=20), nullable=False),
     sa.Column('desk_name', sa.String(length=300), nullable=True),
-    sa.Column('address', sa.String(length=500), nullable=True),
+    sa.Column('address', sa.Text(), nullable=True),
     sa.Column('opening_hours', sa.String(length=300), nullable=True),
     sa.Column('hotline', sa.String(length=60), nullable=True),
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('website', sa.String(length=300), nullable=True),
-    sa.Column('source', sa.String(length=500), nullable=True),
+    sa.Column('source', sa.Text(), nullable=True),
     sa.Column('unconfirmed', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
@@ -49,13 +49,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('procedure_code', sa.String(length=20), nullable=True),
-    sa.Column('procedure_name', sa.String(length=500), nullable=False),
+    sa.Column('procedure_name', sa.Text(), nullable=False),
     sa.Column('applicant_name', sa.String(length=200), nullable=True),
     sa.Column('applicant_phone', sa.String(length=20), nullable=True),
     sa.Column('phone_last4', sa.String(length=4), nullable=True),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('agency_name', sa.String(length=300), nullable=True),
-    sa.Column('pickup_place', sa.String(length=500), nullable=True),
+    sa.Column('pickup_place', sa.Text(), nullable=True),
     sa.Column('received_at', sa.DateTime(), nullable=True),
     sa.Column('appointment_date', sa.Date(), nullable=True),
     sa.Column('new_appointment_date', sa.Date(), nullable=True),
@@ -194,19 +194,19 @@ def upgrade() -> None:
     op.create_table('procedures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=20), nullable=False),
-    sa.Column('name', sa.String(length=500), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
     sa.Column('aliases', sa.JSON(), nullable=False),
     sa.Column('field_id', sa.Integer(), nullable=False),
     sa.Column('level', sa.String(length=20), nullable=False),
-    sa.Column('agency', sa.String(length=500), nullable=False),
-    sa.Column('submit_place', sa.String(length=500), nullable=True),
+    sa.Column('agency', sa.Text(), nullable=False),
+    sa.Column('submit_place', sa.Text(), nullable=True),
     sa.Column('steps', sa.JSON(), nullable=False),
     sa.Column('conditions', sa.Text(), nullable=True),
     sa.Column('result', sa.Text(), nullable=True),
     sa.Column('legal_basis', sa.JSON(), nullable=False),
     sa.Column('online_level', sa.String(length=10), nullable=False),
-    sa.Column('online_url', sa.String(length=500), nullable=True),
-    sa.Column('source', sa.String(length=1000), nullable=False),
+    sa.Column('online_url', sa.Text(), nullable=True),
+    sa.Column('source', sa.Text(), nullable=False),
     sa.Column('checked_on', sa.Date(), nullable=False),
     sa.Column('unconfirmed', sa.JSON(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
@@ -272,7 +272,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('original', sa.Integer(), nullable=False),
     sa.Column('copy', sa.Integer(), nullable=False),
-    sa.Column('template', sa.String(length=500), nullable=True),
+    sa.Column('template', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['procedure_id'], ['procedures.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
