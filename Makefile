@@ -37,7 +37,7 @@ chat: setup ## Chat in the terminal with the running assistant (start it with `m
 	$(PY) -m bot.cli chat
 
 validate: setup ## rasa data validate --fail-on-warnings
-	$(RASA) data validate --fail-on-warnings --data nlu_data --domain domain.yml --config config.yml
+	$(RASA) data validate --fail-on-warnings --data nlu_data --domain domain --config config.yml
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

@@ -228,6 +228,7 @@ def serve() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     settings = get_settings()
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(max(settings.max_webhook_bytes * 4, 1_000_000)))
     level = logging.getLevelName(settings.log_level.upper())
     configure_logging_and_warnings(level)
     configure_structlog(level)
@@ -336,6 +337,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = sub.add_parser("chat", help="chat in the terminal with the running assistant")
     p.add_argument("--url")
     sub.add_parser("test-stories", help="run conversation tests")
+    p = sub.add_parser("telegram-webhook", help="register the Telegram webhook (with its secret token)")
+    p.add_argument("action", nargs="?", default="set-webhook",
+                   choices=["set-webhook", "delete-webhook", "webhook-info"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.cmd == "db-init":
@@ -354,6 +358,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         chat(args.url)
     elif args.cmd == "test-stories":
         return test_stories()
+    elif args.cmd == "telegram-webhook":
+        from integrations.telegram import main as telegram_main
+
+        return telegram_main([args.action])
     return 0
 
 

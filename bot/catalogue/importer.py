@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -62,17 +62,34 @@ def _records_with_lines(text: str) -> Tuple[Dict[str, Any], List[Tuple[int, Dict
         raise CatalogueError([(exc.lineno, f"invalid JSON: {exc.msg}")]) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("procedures"), list):
         raise CatalogueError([(1, "expected an object with a 'procedures' list")])
-    match = re.search(r'"procedures"\s*:\s*\[', text)
+    for match in re.finditer(r'"procedures"\s*:\s*\[', text):
+        records = _scan_records(text, match.end(), doc["procedures"])
+        if records is not None:
+            return doc, records
+    return doc, [(1, r) for r in doc["procedures"]]  # unusual layout: no line numbers
+
+
+def _scan_records(text: str, pos: int, expected: List[Any]) -> Optional[List[Tuple[int, Any]]]:
+    """Records decoded from ``pos`` on with their start lines, if they are exactly ``expected``."""
     decoder = json.JSONDecoder()
-    pos = match.end() if match else 0
-    records: List[Tuple[int, Dict[str, Any]]] = []
-    for record in doc["procedures"]:
+    records: List[Tuple[int, Any]] = []
+    for record in expected:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         line = text.count("\n", 0, pos) + 1
-        _, pos = decoder.raw_decode(text, pos)
+        try:
+            found, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return None
+        if found != record:
+            return None
         records.append((line, record))
-    return doc, records
+    return records
+
+
+def _whole(value: Any) -> bool:
+    """A non-negative int (``True`` is an int in Python, but not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def validate_record(record: Any) -> List[str]:
@@ -80,6 +97,18 @@ def validate_record(record: Any) -> List[str]:
     if not isinstance(record, dict):
         return ["a procedure must be an object"]
     problems = [f"missing '{key}'" for key in REQUIRED if record.get(key) in (None, "")]
+    if problems:
+        return problems
+    for key in ("code", "name", "field", "agency", "source"):
+        if not isinstance(record[key], str):
+            problems.append(f"'{key}' must be text")
+    if not all(isinstance(a, str) for a in record.get("aliases") or []):
+        problems.append("aliases must be texts")
+    if record.get("checked_on") is not None:
+        try:
+            dt.date.fromisoformat(str(record["checked_on"]))
+        except ValueError:
+            problems.append("checked_on must be a date YYYY-MM-DD")
     if problems:
         return problems
     if not CODE_RE.match(str(record["code"])):
@@ -98,14 +127,17 @@ def validate_record(record: Any) -> List[str]:
                 problems.append(f"channel kind must be one of {sorted(CHANNEL_KINDS)}")
             elif not ch.get("duration") or ch.get("fee") in (None, ""):
                 problems.append(f"channel {ch.get('kind')} needs duration and fee")
-            elif ch.get("fee_vnd") is not None and (not isinstance(ch["fee_vnd"], int) or ch["fee_vnd"] < 0):
+            elif ch.get("fee_vnd") is not None and not _whole(ch["fee_vnd"]):
                 problems.append("fee_vnd must be a non-negative integer or null")
     if not isinstance(record["documents"], list):
         problems.append("documents must be a list")
     else:
         for doc in record["documents"]:
-            if not isinstance(doc, dict) or not doc.get("name") or doc.get("kind") not in DOC_KINDS:
+            name = doc.get("name") if isinstance(doc, dict) else None
+            if not isinstance(name, str) or not name.strip() or doc.get("kind") not in DOC_KINDS:
                 problems.append(f"each document needs a name and kind in {sorted(DOC_KINDS)}")
+            elif not all(_whole(doc.get(k) or 0) for k in ("original", "copy")):
+                problems.append("document original/copy must be whole numbers")
     if not isinstance(record.get("aliases", []), list) or not isinstance(record["legal_basis"], list):
         problems.append("aliases and legal_basis must be lists")
     return problems

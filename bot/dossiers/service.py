@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
@@ -56,7 +57,20 @@ class DossierRecord:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "DossierRecord":
-        """Validate and convert a JSON object (one-stop API, push endpoint, import file)."""
+        """Validate and convert a JSON object (one-stop API, push endpoint, import file).
+
+        Raises:
+            ValueError: for anything that is not a valid dossier (never TypeError).
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a dossier must be a JSON object")
+        try:
+            return cls._from_dict(data)
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"{data.get('code')!r}: wrongly typed field ({exc})") from exc
+
+    @classmethod
+    def _from_dict(cls, data: Dict[str, Any]) -> "DossierRecord":
         code = normalize_dossier_code(str(data.get("code", "")))
         if not code:
             raise ValueError(f"invalid dossier code {data.get('code')!r}")
@@ -163,15 +177,22 @@ class VerificationGuard:
     def locked_minutes(self, code: str) -> int:
         """Minutes until the code may be tried again (0 when not locked)."""
         now = self.now()
-        day = self._failures_since(code, now - dt.timedelta(hours=24))
-        if len(day) >= 3 * self.max_attempts:
-            until = day[-1] + dt.timedelta(hours=24)
-            return max(1, int((until - now).total_seconds() // 60) + 1)
-        window = [t for t in day if t > now - dt.timedelta(minutes=self.lock_minutes)]
+        recent = self._failures_since(code, now - dt.timedelta(hours=48))
+        daily = 3 * self.max_attempts
+        # a day lock starts at the failure that completes `daily` failures within 24 h
+        day_until = max((recent[i + daily - 1] + dt.timedelta(hours=24)
+                         for i in range(len(recent) - daily + 1)
+                         if recent[i + daily - 1] - recent[i] <= dt.timedelta(hours=24)), default=None)
+        if day_until and day_until > now:
+            return self._minutes_until(day_until, now)
+        window = [t for t in recent if t > now - dt.timedelta(minutes=self.lock_minutes)]
         if len(window) >= self.max_attempts:
-            until = window[-1] + dt.timedelta(minutes=self.lock_minutes)
-            return max(1, int((until - now).total_seconds() // 60) + 1)
+            return self._minutes_until(window[-self.max_attempts] + dt.timedelta(minutes=self.lock_minutes), now)
         return 0
+
+    @staticmethod
+    def _minutes_until(until: dt.datetime, now: dt.datetime) -> int:
+        return max(1, math.ceil((until - now).total_seconds() / 60))
 
     def check(self, code: str, given_last4: str, record: Optional[DossierRecord], sender_key: str) -> VerifyResult:
         """Record one attempt and say whether ``given_last4`` matches ``record``.
@@ -182,8 +203,10 @@ class VerificationGuard:
         minutes = self.locked_minutes(code)
         if minutes:
             return VerifyResult("locked", 0, minutes)
-        expected = (record.phone_last4 if record else None) or "\x00\x00\x00\x00"
-        ok = hmac.compare_digest(expected.encode(), (given_last4 or "").encode()) and record is not None
+        expected = record.phone_last4 if record else None
+        # compare even when there is nothing to compare with, so timing does not tell
+        same = hmac.compare_digest((expected or "????").encode(), (given_last4 or "").encode())
+        ok = same and expected is not None and record is not None
         self.session.add(VerificationAttempt(dossier_code=code, sender_key=sender_key, success=ok,
                                              attempted_at=self.now()))
         self.session.flush()

@@ -25,7 +25,8 @@ _FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "D"})
 # Values may be several words; keys are lower-case, diacritic-free tokens.
 TEEN_CODE: Dict[str, str] = {
     "ko": "không", "k": "không", "kh": "không", "hok": "không", "hong": "không",
-    "kg": "không", "hem": "không", "khum": "không", "hông": "không",
+    "kg": "không", "kí": "ký", "lí": "lý", "dki": "đăng ký", "đki": "đăng ký",
+    "hem": "không", "khum": "không", "hông": "không",
     "dc": "được", "đc": "được", "dk": "đăng ký", "đk": "đăng ký", "dky": "đăng ký",
     "đky": "đăng ký", "j": "gì", "gj": "gì", "zì": "gì", "z": "vậy", "v": "vậy",
     "hs": "hồ sơ", "sdt": "số điện thoại", "sđt": "số điện thoại", "đt": "điện thoại",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import logging
-from typing import Optional
+from typing import Dict, Optional
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -59,6 +59,23 @@ def add_sweep_job(scheduler: BaseScheduler, service: ReminderService, interval_m
     )
 
 
+def prune_channel_records_job(database_url: Optional[str] = None) -> Dict[str, int]:
+    """Delete old de-duplication ids and rate-limit windows (idempotent; safe on every replica)."""
+    from bot.db.session import session_scope
+    from integrations.channel_common import prune_channel_records
+
+    with session_scope(database_url) as session:
+        return prune_channel_records(session)
+
+
+def add_prune_job(scheduler: BaseScheduler, database_url: Optional[str] = None) -> None:
+    """Add the daily ``channel_records_prune`` job."""
+    scheduler.add_job(prune_channel_records_job, trigger="interval", hours=24, args=[database_url],
+                      id="channel_records_prune", name="channel_records_prune", replace_existing=True,
+                      coalesce=True, max_instances=1,
+                      next_run_time=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1))
+
+
 def start_embedded(
     settings: Optional[Settings] = None,
     *,
@@ -82,6 +99,7 @@ def start_embedded(
     service = service or build_service(settings)
     scheduler = BackgroundScheduler(timezone=dt.timezone.utc, daemon=True)
     add_sweep_job(scheduler, service, settings.reminder_interval_minutes)
+    add_prune_job(scheduler, settings.database_url)
     scheduler.start()
     atexit.register(_shutdown, scheduler)
     logger.info("reminder sweep scheduled every %s min (embedded)", settings.reminder_interval_minutes)
@@ -96,6 +114,7 @@ def run_forever(settings: Optional[Settings] = None, *, service: Optional[Remind
     service = service or build_service(settings)
     scheduler = BlockingScheduler(timezone=dt.timezone.utc)
     add_sweep_job(scheduler, service, settings.reminder_interval_minutes, first_run_in_s=1.0)
+    add_prune_job(scheduler, settings.database_url)
 
     def stop(signum: int, _frame: object) -> None:
         logger.info("signal %s: stopping the reminder scheduler", signum)

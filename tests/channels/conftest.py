@@ -1,0 +1,138 @@
+"""Fixtures of the channel tests: real databases (fresh SQLite file / fresh PostgreSQL
+database, migrated with Alembic), loopback fakes of Telegram and Zalo, and the settings
+pointing at them. No test can reach a real API: every base URL defaults to a dead
+loopback port and the fakes listen on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from typing import Dict, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from bot.db.models import OAuthToken, utcnow
+from bot.db.session import get_engine, session_scope, upgrade
+from bot.settings import get_settings
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY, FakeZaloAPI
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+WEBHOOK_SECRET = "s3cr3t-Token_for-tests"
+DEAD = "http://127.0.0.1:9"  # discard port: a test that forgot a fake fails fast, never reaches the internet
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("APP_ENV", "test")
+    for name in ("TELEGRAM_API_BASE", "ZALO_API_BASE", "ZALO_OAUTH_BASE", "ZALO_ZNS_BASE"):
+        monkeypatch.setenv(name, DEAD)
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_BOT_USERNAME", "ZALO_APP_ID",
+                 "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_ACCESS_TOKEN", "ZALO_REFRESH_TOKEN",
+                 "USER_RATE_LIMIT_PER_MINUTE", "MAX_WEBHOOK_BYTES", "ZALO_WEBHOOK_MAX_AGE_S"):
+        monkeypatch.delenv(name, raising=False)
+    _reset_caches()
+    yield
+    _reset_caches()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, migrated SQLite file database (also set as DATABASE_URL)."""
+    url = f"sqlite:///{tmp_path / 'channels.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    _reset_caches()
+    upgrade(url)
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.fixture
+def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (created via ``postgres``, dropped afterwards)."""
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    name = f"channels_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "no PostgreSQL here"
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    _reset_caches()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        get_engine(url).dispose()
+        _reset_caches()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Both databases: the test runs once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def fake_tg() -> Iterator[FakeTelegramAPI]:
+    """The Telegram Bot API fake (real HTTP server on 127.0.0.1)."""
+    with FakeTelegramAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_zalo() -> Iterator[FakeZaloAPI]:
+    """The Zalo OA / ZNS / OAuth fake (real HTTP server on 127.0.0.1)."""
+    with FakeZaloAPI() as fake:
+        yield fake
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, values: Dict[str, object]) -> None:
+    """Set environment variables and clear the settings cache."""
+    for key, value in values.items():
+        monkeypatch.setenv(key, str(value))
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def tg_env(monkeypatch: pytest.MonkeyPatch, fake_tg: FakeTelegramAPI) -> FakeTelegramAPI:
+    """Telegram configured against the fake, with fast pacing for tests."""
+    set_env(monkeypatch, {
+        "TELEGRAM_BOT_TOKEN": fake_tg.token, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TELEGRAM_API_BASE": fake_tg.base_url, "TELEGRAM_BOT_USERNAME": fake_tg.username,
+        "TELEGRAM_CHAT_INTERVAL_S": 0.02, "TELEGRAM_GROUP_INTERVAL_S": 0.02, "CHANNEL_HTTP_TIMEOUT_S": 5,
+        "PUBLIC_BASE_URL": "https://chatbot.example.gov.vn",
+    })
+    return fake_tg
+
+
+def seed_zalo_tokens(url: str, access: str = "at-0", refresh: str = "rt-0", expires_in_s: float = 25 * 3600) -> None:
+    """Store a Zalo token pair as if it had been refreshed earlier."""
+    with session_scope(url) as session:
+        session.query(OAuthToken).filter(OAuthToken.provider == "zalo_oa").delete()
+        session.add(OAuthToken(provider="zalo_oa", access_token=access, refresh_token=refresh,
+                               expires_at=utcnow() + dt.timedelta(seconds=expires_in_s), updated_at=utcnow()))
+
+
+@pytest.fixture
+def zalo_env(monkeypatch: pytest.MonkeyPatch, fake_zalo: FakeZaloAPI) -> FakeZaloAPI:
+    """Zalo configured against the fake."""
+    set_env(monkeypatch, {
+        "ZALO_APP_ID": APP_ID, "ZALO_APP_SECRET": APP_SECRET, "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+        "ZALO_API_BASE": fake_zalo.api_base, "ZALO_OAUTH_BASE": fake_zalo.oauth_base,
+        "ZALO_ZNS_BASE": fake_zalo.zns_base, "ZALO_ACCESS_TOKEN": "at-0", "ZALO_REFRESH_TOKEN": "rt-0",
+        "ZALO_ZNS_TEMPLATE_ID": "301234", "CHANNEL_HTTP_TIMEOUT_S": 5,
+    })
+    return fake_zalo
