@@ -9,39 +9,21 @@ generated dossiers. Every database here is created for the run and dropped after
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import statistics
 import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import httpx
-import sqlalchemy as sa
 
 from benchmarks.dossier_data import code_for, generate, last4_for, time_lookups
-from benchmarks.harness import running_assistant
+from benchmarks.harness import running_assistant, scratch_postgres
 from bot.cli import db_init
 
-PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 DEMO = ("000.00.15.H65-240312-0001", "5678")
-
-
-@contextlib.contextmanager
-def scratch_postgres() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def script(code: str, last4: str) -> List[str]:
@@ -86,10 +68,10 @@ def _measure(label: str, database_url: str, dossiers: List[Tuple[str, str]]) -> 
 def run(large: int = 1_000_000) -> Dict[str, Any]:
     """Rows of turn latency and the dossier lookup timing on the large database."""
     rows: List[Dict[str, Any]] = []
-    with scratch_postgres() as url:
+    with scratch_postgres("bench", migrate=False) as url:
         db_init(url)
         rows += _measure("seed data (PostgreSQL)", url, [DEMO])
-    with scratch_postgres() as url:
+    with scratch_postgres("bench", migrate=False) as url:
         db_init(url)
         gen_s = generate(url, large)
         rng = random.Random(1)

@@ -384,3 +384,29 @@ def _hard_cut(text: str, limit: int, length: Callable[[str], int]) -> List[str]:
     if current:
         chunks.append("".join(current))
     return chunks
+
+
+def webhook_blueprint(name: str, module: str, handle: Callable[[Any], Awaitable[Any]], tasks: Any,
+                      close: Callable[[], Awaitable[None]]) -> Any:
+    """A channel's Sanic blueprint: ``GET /`` (health), ``POST /webhook``; drains tasks and closes on stop."""
+    from sanic import Blueprint, response
+
+    bp = Blueprint(name, module)
+
+    @bp.route("/", methods=["GET"])
+    async def health(_: Any) -> Any:
+        return response.json({"status": "ok"})
+
+    @bp.route("/webhook", methods=["POST"])
+    async def webhook(request: Any) -> Any:
+        return await handle(request)
+
+    @bp.listener("before_server_stop")
+    async def drain(_app: Any, _loop: Any) -> None:
+        await tasks.drain()
+
+    @bp.listener("after_server_stop")
+    async def stop(_app: Any, _loop: Any) -> None:
+        await close()
+
+    return bp

@@ -80,6 +80,7 @@ from integrations.channel_common import (
     render_response,
     split_message,
     utf16_len,
+    webhook_blueprint,
 )
 from integrations.errors import (
     ChannelError,
@@ -703,26 +704,12 @@ class TelegramInput(InputChannel):
     # -- webhook -----------------------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: ``GET /`` (health) and ``POST /webhook``."""
-        bp = Blueprint(f"integrations_telegram_{id(self)}", type(self).__module__)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @bp.route("/webhook", methods=["POST"])
-        async def webhook(request: Request) -> HTTPResponse:
-            return await self.handle_webhook(request, on_new_message)
-
-        @bp.listener("before_server_stop")
-        async def drain(_app: Any, _loop: Any) -> None:
-            await self.tasks.drain()
-
-        @bp.listener("after_server_stop")
-        async def close(_app: Any, _loop: Any) -> None:
+        async def close() -> None:
             if self._sender is not None:
                 await self._sender.close()
 
-        return bp
+        return webhook_blueprint(f"integrations_telegram_{id(self)}", type(self).__module__,
+                                 lambda request: self.handle_webhook(request, on_new_message), self.tasks, close)
 
     async def handle_webhook(self, request: Request,
                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:

@@ -66,6 +66,7 @@ from integrations.channel_common import (
     parse_json_object,
     render_response,
     split_message,
+    webhook_blueprint,
 )
 from integrations.errors import (
     ChannelError,
@@ -706,26 +707,12 @@ class ZaloInput(InputChannel):
     # -- webhook -----------------------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: ``GET /`` (health) and ``POST /webhook``."""
-        bp = Blueprint(f"integrations_zalo_{id(self)}", type(self).__module__)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @bp.route("/webhook", methods=["POST"])
-        async def webhook(request: Request) -> HTTPResponse:
-            return await self.handle_webhook(request, on_new_message)
-
-        @bp.listener("before_server_stop")
-        async def drain(_app: Any, _loop: Any) -> None:
-            await self.tasks.drain()
-
-        @bp.listener("after_server_stop")
-        async def close(_app: Any, _loop: Any) -> None:
+        async def close() -> None:
             if self._client is not None:
                 await self._client.close()
 
-        return bp
+        return webhook_blueprint(f"integrations_zalo_{id(self)}", type(self).__module__,
+                                 lambda request: self.handle_webhook(request, on_new_message), self.tasks, close)
 
     async def handle_webhook(self, request: Request,
                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:

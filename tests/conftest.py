@@ -6,17 +6,14 @@ the reason, only when PostgreSQL cannot be reached).
 
 from __future__ import annotations
 
-import os
-import uuid
+import contextlib
 from typing import Iterator
 
 import pytest
-import sqlalchemy as sa
 
+from benchmarks.harness import PostgresUnavailable, scratch_postgres
 from bot.db.session import get_engine, upgrade
 from bot.settings import get_settings
-
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
 def reset_caches() -> None:
@@ -40,26 +37,21 @@ def sqlite_url(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture
 def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database (created via ``postgres``, dropped afterwards)."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    reset_caches()
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        get_engine(url).dispose()
+    with postgres_or_skip("test") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
         reset_caches()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        yield url
+        reset_caches()
+
+
+@contextlib.contextmanager
+def postgres_or_skip(prefix: str) -> Iterator[str]:
+    """:func:`scratch_postgres`, skipping the test (with the reason) when PostgreSQL is unreachable."""
+    try:
+        with scratch_postgres(prefix) as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

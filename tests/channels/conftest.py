@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from typing import Dict, Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from bot.db.models import OAuthToken, utcnow
-from bot.db.session import get_engine, session_scope, upgrade
+from bot.db.session import get_engine, session_scope
 from bot.settings import get_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY, FakeZaloAPI
@@ -41,42 +39,6 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _reset_caches()
     yield
     _reset_caches()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, migrated SQLite file database (also set as DATABASE_URL)."""
-    url = f"sqlite:///{tmp_path / 'channels.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    _reset_caches()
-    upgrade(url)
-    yield url
-    get_engine(url).dispose()
-
-
-@pytest.fixture
-def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database (created via ``postgres``, dropped afterwards)."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    name = f"channels_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "no PostgreSQL here"
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    _reset_caches()
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        get_engine(url).dispose()
-        _reset_caches()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

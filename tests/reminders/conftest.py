@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -23,6 +22,8 @@ from bot.reminders.workdays import QuietHours, load_calendar
 from bot.settings import get_settings
 
 ZONE = get_zone("Asia/Ho_Chi_Minh")
+from tests.conftest import postgres_or_skip  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
@@ -62,23 +63,8 @@ def _clean_settings(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture(scope="session")
 def pg_url():
     """A fresh PostgreSQL database for this test session (dropped afterwards)."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    name = f"reminders_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
+    with postgres_or_skip("reminders_test") as url:
         yield url
-    finally:
-        get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -37,6 +36,8 @@ from bot.settings import get_settings
 ROOT = Path(__file__).resolve().parents[2]
 PROCEDURES_JSON = ROOT / "data" / "procedures.json"
 PROVINCE_JSON = ROOT / "data" / "province.json"
+from tests.conftest import postgres_or_skip  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 # Nothing listens on port 1 of the loopback: a connection is refused at once.
 DEAD_PG_URL = "postgresql://postgres@127.0.0.1:1/x"
@@ -59,23 +60,8 @@ def _module_database(backend: str, tmp_path_factory: pytest.TempPathFactory, pre
         finally:
             get_engine(url).dispose()
         return
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    name = f"test_{prefix}_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
+    with postgres_or_skip(f"test_{prefix}") as url:
         yield url
-    finally:
-        get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
