@@ -352,3 +352,78 @@ class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
                     self.add_processor_name(ent)
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class UnknownWordsFallback(GraphComponent):
+    """Predicts ``nlu_fallback`` when most words of a message were never seen in training.
+
+    DIET's softmax is confident even on gibberish ("qwzx vbnm plok") or emoji; a message
+    whose folded syllables are mostly unknown to the training data (catalogue synonyms
+    included) is not understood, whatever the classifier says. Structured entities
+    (a dossier code, a phone number) always count as understood.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Minimum share of known syllables."""
+        return {"min_known_ratio": 0.5}
+
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 vocabulary: Optional[List[str]] = None) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self.vocabulary = set(vocabulary or [])
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "UnknownWordsFallback":
+        """Creates an untrained component."""
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsFallback":
+        """Loads the vocabulary."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                vocabulary = rasa.shared.utils.io.read_json_file(directory / "vocabulary.json")
+        except (ValueError, FileNotFoundError):
+            vocabulary = []
+        return cls(config, model_storage, resource, vocabulary)
+
+    @staticmethod
+    def _syllables(message: Message) -> List[str]:
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        return [syl for t in tokens for syl in t.lemma.split()]
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Collect the folded syllables of every training example and synonym."""
+        vocabulary = set()
+        for example in training_data.training_examples:
+            vocabulary.update(self._syllables(example))
+        for raw in training_data.entity_synonyms:
+            vocabulary.update(fold(raw.lower()).split())
+        self.vocabulary = vocabulary
+        with self._storage.write_to(self._resource) as directory:
+            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / "vocabulary.json", sorted(vocabulary))
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Override the intent of messages made of unknown words."""
+        for message in messages:
+            syllables = self._syllables(message)
+            if not syllables or not self.vocabulary or message.get(TEXT, "").startswith("/"):
+                continue
+            if any(s.startswith("__") and s != EMPTY_PLACEHOLDER for s in syllables):
+                continue  # a dossier code, phone or URL: there is something to act on
+            known = sum(1 for s in syllables if s in self.vocabulary or s.isdigit())
+            ratio = known / len(syllables)
+            if ratio >= self._config["min_known_ratio"]:
+                continue
+            intent = {"name": "nlu_fallback", "confidence": round(1.0 - ratio, 4)}
+            ranking = [intent] + [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+            message.set("intent", intent, add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
