@@ -259,6 +259,7 @@ def chat(url: Optional[str] = None, sender: Optional[str] = None) -> None:
     import httpx
 
     settings = get_settings()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     url = url or f"http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook"
     sender = sender or f"terminal-{os.getpid()}"
     print("Gõ tin nhắn (Ctrl-D để thoát). Nút bấm: gõ số thứ tự.")
