@@ -39,7 +39,7 @@ INSERT INTO dossiers (code, procedure_code, procedure_name, applicant_name, appl
 SELECT '000.' || lpad(((i / 10000) % 100)::text, 2, '0') || '.00.H65-'
          || to_char(date '2024-01-01' + (i % 700), 'YYMMDD') || '-' || lpad((i % 10000)::text, 4, '0'),
        '1.001193', 'Đăng ký khai sinh', 'Công dân ' || i,
-       '09' || lpad(((i * 7919) % 10000)::text, 4, '0') || lpad((i % 10000)::text, 4, '0'),
+       '09' || lpad(((i::bigint * 7919) % 10000)::text, 4, '0') || lpad((i % 10000)::text, 4, '0'),
        lpad((i % 10000)::text, 4, '0'),
        (ARRAY['received','in_progress','need_documents','waiting_fee','ready','returned','refused'])[1 + i % 7],
        'UBND xã', 'Bộ phận Một cửa', now() - ((i % 30) || ' days')::interval,
