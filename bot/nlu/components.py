@@ -269,8 +269,47 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
 
+class _JsonStateComponent(GraphComponent):
+    """A trained component whose whole state is one JSON file in the model (``STATE_FILE``)."""
+
+    STATE_FILE = "state.json"
+
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 state: Any = None) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self.set_state(state)
+
+    def set_state(self, state: Any) -> None:
+        """Adopt a loaded (or freshly trained) state; None when untrained."""
+        raise NotImplementedError
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> Any:
+        """Creates an untrained component."""
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> Any:
+        """Loads the persisted state (an untrained component if there is none)."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                state = rasa.shared.utils.io.read_json_file(directory / cls.STATE_FILE)
+        except (ValueError, FileNotFoundError):
+            state = None
+        return cls(config, model_storage, resource, state)
+
+    def _persist(self, state: Any) -> Resource:
+        with self._storage.write_to(self._resource) as directory:
+            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / self.STATE_FILE, state)
+        return self._resource
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
+class FoldedSynonymMapper(_JsonStateComponent, EntityExtractorMixin):
     """Maps entity values to canonical values, insensitive to diacritics and typos.
 
     Synonyms come from the training data (``synonym:`` blocks, generated from the
@@ -283,12 +322,11 @@ class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
         """Default config: fuzzy cutoff and entity types to map."""
         return {"cutoff": 0.86, "entities": ["procedure", "field", "place"]}
 
-    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 synonyms: Optional[Dict[str, str]] = None) -> None:
-        self._config = config
-        self._storage = model_storage
-        self._resource = resource
-        self.synonyms: Dict[str, str] = synonyms or {}
+    STATE_FILE = "synonyms.json"
+
+    def set_state(self, state: Any) -> None:
+        """The folded synonym table."""
+        self.synonyms: Dict[str, str] = dict(state or {})
 
     @staticmethod
     def key(value: str) -> str:
@@ -296,33 +334,14 @@ class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
         words = _WORD_RE.findall(clean(value).lower())
         return fold(" ".join(expand_teen_code(words)))
 
-    @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "FoldedSynonymMapper":
-        """Creates an untrained component."""
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "FoldedSynonymMapper":
-        """Loads the persisted synonym table."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                synonyms = rasa.shared.utils.io.read_json_file(directory / "synonyms.json")
-        except (ValueError, FileNotFoundError):
-            synonyms = {}
-        return cls(config, model_storage, resource, synonyms)
-
     def train(self, training_data: TrainingData) -> Resource:
         """Builds the folded synonym table from the training data."""
         table: Dict[str, str] = {}
         for raw, canonical in training_data.entity_synonyms.items():
             table[self.key(raw)] = canonical
             table[self.key(canonical)] = canonical
-        self.synonyms = table
-        with self._storage.write_to(self._resource) as directory:
-            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / "synonyms.json", table)
-        return self._resource
+        self.set_state(table)
+        return self._persist(table)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Nothing to do on training data."""
@@ -355,7 +374,7 @@ class FoldedSynonymMapper(GraphComponent, EntityExtractorMixin):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class UnknownWordsFallback(GraphComponent):
+class UnknownWordsFallback(_JsonStateComponent):
     """Predicts ``nlu_fallback`` when most words of a message were never seen in training.
 
     DIET's softmax is confident even on gibberish ("qwzx vbnm plok") or emoji; a message
@@ -369,29 +388,11 @@ class UnknownWordsFallback(GraphComponent):
         """Minimum share of known syllables."""
         return {"min_known_ratio": 0.5}
 
-    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 vocabulary: Optional[List[str]] = None) -> None:
-        self._config = config
-        self._storage = model_storage
-        self._resource = resource
-        self.vocabulary = set(vocabulary or [])
+    STATE_FILE = "vocabulary.json"
 
-    @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "UnknownWordsFallback":
-        """Creates an untrained component."""
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsFallback":
-        """Loads the vocabulary."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                vocabulary = rasa.shared.utils.io.read_json_file(directory / "vocabulary.json")
-        except (ValueError, FileNotFoundError):
-            vocabulary = []
-        return cls(config, model_storage, resource, vocabulary)
+    def set_state(self, state: Any) -> None:
+        """The set of known folded syllables."""
+        self.vocabulary = set(state or [])
 
     @staticmethod
     def _syllables(message: Message) -> List[str]:
@@ -405,10 +406,8 @@ class UnknownWordsFallback(GraphComponent):
             vocabulary.update(self._syllables(example))
         for raw in training_data.entity_synonyms:
             vocabulary.update(fold(raw.lower()).split())
-        self.vocabulary = vocabulary
-        with self._storage.write_to(self._resource) as directory:
-            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / "vocabulary.json", sorted(vocabulary))
-        return self._resource
+        self.set_state(vocabulary)
+        return self._persist(sorted(vocabulary))
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Override the intent of messages made of unknown words."""
