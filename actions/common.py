@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
+from bot.conversations.identity import ConversationIdentity, parse_conversation_id
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -27,14 +28,18 @@ def fragment(domain: Dict[str, Any], response: str, /, **values: Any) -> str:
     return template.format_map(defaultdict(str, {k: "" if v is None else v for k, v in values.items()}))
 
 
-def channel_of(tracker: Tracker) -> str:
-    """Input channel name of the conversation ("rest" when unknown)."""
-    return tracker.get_latest_input_channel() or "rest"
+def identity_of(tracker: Tracker) -> Optional[ConversationIdentity]:
+    """The channel identity of the conversation, from its server-set id (None: anonymous).
+
+    Never from ``get_latest_input_channel()`` or anything else a client can write.
+    """
+    return parse_conversation_id(tracker.sender_id)
 
 
 def sender_key(tracker: Tracker) -> str:
-    """Stable key of the person chatting: ``channel:sender_id``."""
-    return f"{channel_of(tracker)}:{tracker.sender_id}"
+    """Stable key of the conversation (its id, which carries the channel)."""
+    identity = identity_of(tracker)
+    return identity.conversation_id if identity else f"unknown:{str(tracker.sender_id)[:120]}"
 
 
 def latest_entity(tracker: Tracker, name: str) -> Optional[str]:

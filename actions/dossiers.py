@@ -10,21 +10,23 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import channel_of, fragment, hotline, sender_key
-from bot.db.models import ChatUser, Dossier, DossierLink
+from actions.common import fragment, hotline, identity_of, sender_key
 from bot.db.session import session_scope
-from bot.dossiers.service import DossierRecord, VerificationGuard, link_dossier, upsert_dossier
+from bot.dossiers.access import is_linked, may_view
+from bot.dossiers.service import DossierRecord, link_dossier, upsert_dossier
+from bot.dossiers.verification import Budgets, VerificationGuard
 from bot.nlu.patterns import find_last4, normalize_dossier_code
 from bot.settings import get_settings
 from integrations.onestop import LocalDossierSource, SourceUnavailable, make_source
 
 logger = logging.getLogger(__name__)
 
-# Sentinel slot values that end the form early with a specific answer.
-INVALID, LOCKED, UNAVAILABLE, LINKED = "__invalid__", "__locked__", "__unavailable__", "__linked__"
+# Outcomes of the form, kept in the ``verification_result`` slot that only this module
+# sets (custom mapping): they choose which apology to give, never whether to show.
+INVALID, LOCKED, UNAVAILABLE, PRIVATE_ONLY, DONE = "invalid", "locked", "unavailable", "private_only", "done"
+FILLED = "****"  # what the phone_last4 slot holds once the form no longer needs it (never the digits)
 MAX_INVALID_CODES = 3
 
 
@@ -34,16 +36,17 @@ def _today() -> dt.date:
     return dt.datetime.now(ZoneInfo(get_settings().timezone)).date()
 
 
-def _already_linked(code: str, channel: str, sender_id: str) -> bool:
-    with session_scope() as session:
-        stmt = (select(DossierLink.id).join(Dossier, Dossier.id == DossierLink.dossier_id)
-                .join(ChatUser, ChatUser.id == DossierLink.chat_user_id)
-                .where(Dossier.code == code, ChatUser.channel == channel, ChatUser.channel_user_id == sender_id))
-        return session.execute(stmt).first() is not None
+def _guard(session: Any) -> VerificationGuard:
+    return VerificationGuard(session, Budgets.from_settings(get_settings()))
+
+
+def _end(outcome: str, **extra: Any) -> Dict[str, Any]:
+    """Slot values that end the form with ``outcome``."""
+    return {"phone_last4": FILLED, "verification_result": outcome, **extra}
 
 
 class ValidateDossierForm(FormValidationAction):
-    """Validates the dossier code, then verifies the phone ending with lock-out."""
+    """Validates the dossier code, then verifies the phone ending within the budgets."""
 
     def name(self) -> str:
         """Action name."""
@@ -52,29 +55,36 @@ class ValidateDossierForm(FormValidationAction):
     async def validate_dossier_code(self, slot_value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         """Accept a well-formed code (any spacing/case); after 3 bad ones stop asking."""
+        identity = identity_of(tracker)
+        if identity is None or not identity.private:
+            return {"dossier_code": normalize_dossier_code(str(slot_value or "")) or INVALID,
+                    **_end(PRIVATE_ONLY)}
         code = normalize_dossier_code(str(slot_value or ""))
         if code is None:
             count = int(tracker.get_slot("invalid_code_count") or 0) + 1
             if count >= MAX_INVALID_CODES:
-                return {"dossier_code": INVALID, "phone_last4": INVALID, "invalid_code_count": 0}
+                return {"dossier_code": INVALID, "invalid_code_count": 0, **_end(INVALID)}
             dispatcher.utter_message(response="utter_invalid_dossier_code")
             return {"dossier_code": None, "invalid_code_count": count}
         try:
-            if _already_linked(code, channel_of(tracker), tracker.sender_id):
-                return {"dossier_code": code, "phone_last4": LINKED}
+            with session_scope() as session:
+                known = may_view(session, _guard(session), code, identity)
         except SQLAlchemyError:
             logger.warning("link lookup failed; asking for verification")
-        return {"dossier_code": code, "invalid_code_count": 0}
+            known = False
+        if known:  # linked earlier, or verified in this conversation: no need to ask again
+            return {"dossier_code": code, "invalid_code_count": 0, **_end(DONE)}
+        return {"dossier_code": code, "invalid_code_count": 0, "verification_result": None}
 
     async def validate_phone_last4(self, slot_value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        """Check the phone ending against the dossier; count failures and lock the code."""
-        if slot_value in (INVALID, LINKED):
-            return {"phone_last4": slot_value}
+        """Check the phone ending against the dossier within the guessing budgets."""
         code = tracker.get_slot("dossier_code")
+        if not code or normalize_dossier_code(str(code)) != code:
+            return {"dossier_code": INVALID, **_end(INVALID)}
+        if tracker.get_slot("verification_result") in (DONE, PRIVATE_ONLY, INVALID):
+            return _end(tracker.get_slot("verification_result"))  # set by validate_dossier_code this turn
         given = find_last4(str(slot_value or ""))
-        if not code or code == INVALID:
-            return {"phone_last4": INVALID}
         if given is None:
             dispatcher.utter_message(response="utter_invalid_phone_last4")
             return {"phone_last4": None}
@@ -82,15 +92,14 @@ class ValidateDossierForm(FormValidationAction):
         try:
             record = await make_source(settings).get(code)
             with session_scope() as session:
-                guard = VerificationGuard(session, settings.verify_max_attempts, settings.verify_lock_minutes)
-                result = guard.check(code, given, record, sender_key(tracker))
+                result = _guard(session).check(code, given, record, sender_key(tracker))
         except (SourceUnavailable, SQLAlchemyError) as exc:
-            logger.error("verification impossible: %s", exc)
-            return {"phone_last4": UNAVAILABLE}
+            logger.error("verification impossible: %s", type(exc).__name__)
+            return _end(UNAVAILABLE)
         if result.outcome == "ok":
-            return {"phone_last4": given, "verified_code": code}
+            return _end(DONE)
         if result.outcome == "locked":
-            return {"phone_last4": LOCKED}
+            return _end(LOCKED, lock_minutes=result.locked_minutes)
         dispatcher.utter_message(response="utter_verification_failed", remaining=result.remaining)
         return {"phone_last4": None}
 
@@ -119,7 +128,7 @@ def status_lines(domain: Dict[str, Any], record: DossierRecord, today: dt.date) 
 
 
 class ActionShowDossierStatus(Action):
-    """After the form: the status of a verified dossier, or why it cannot be shown."""
+    """After the form: the status of a dossier this person may see, or why it cannot be shown."""
 
     def name(self) -> str:
         """Action name."""
@@ -127,38 +136,46 @@ class ActionShowDossierStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
-        """Show the status and link the dossier to this chat user."""
+        """Show the status (re-checking who may see it, from the database) and link the dossier."""
         code = tracker.get_slot("dossier_code")
-        proof = tracker.get_slot("phone_last4")
-        reset = [SlotSet("dossier_code", None), SlotSet("phone_last4", None), SlotSet("invalid_code_count", 0)]
+        outcome = tracker.get_slot("verification_result")
+        reset = [SlotSet("dossier_code", None), SlotSet("phone_last4", None), SlotSet("invalid_code_count", 0),
+                 SlotSet("verification_result", None), SlotSet("lock_minutes", None)]
         settings = get_settings()
-        if proof == INVALID or code in (None, INVALID):
+        identity = identity_of(tracker)
+        if identity is None or not identity.private or outcome == PRIVATE_ONLY:
+            dispatcher.utter_message(response="utter_dossier_private_only")
+            return reset
+        if outcome == INVALID or not code or normalize_dossier_code(str(code)) != code:
             dispatcher.utter_message(response="utter_too_many_invalid_codes")
             return reset
-        if proof == LOCKED:
-            dispatcher.utter_message(response="utter_verification_locked", minutes=settings.verify_lock_minutes,
-                                     hotline=hotline())
+        if outcome == LOCKED:
+            minutes = int(tracker.get_slot("lock_minutes") or settings.verify_lock_minutes)
+            dispatcher.utter_message(response="utter_verification_locked", minutes=minutes, hotline=hotline())
             return reset
-        if proof == UNAVAILABLE:
+        if outcome == UNAVAILABLE:
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return reset
-        if proof != LINKED and tracker.get_slot("verified_code") != code:
-            return reset  # never show anything unverified
         try:
+            with session_scope() as session:
+                allowed = may_view(session, _guard(session), code, identity)
+                was_linked = allowed and is_linked(session, code, identity)
+            if not allowed:
+                return reset  # never show anything unverified, whatever the slots say
             source = make_source(settings)
             record: Optional[DossierRecord] = await source.get(code)
             if record is None:
-                dispatcher.utter_message(response="utter_verification_failed", remaining=0)
+                dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
                 return reset
             with session_scope() as session:
                 if not isinstance(source, LocalDossierSource):
                     upsert_dossier(session, record)  # keep a local copy for links and reminders
-                link_dossier(session, code, channel_of(tracker), tracker.sender_id)
+                link_dossier(session, code, identity.channel, identity.user_id)
         except (SourceUnavailable, SQLAlchemyError) as exc:
-            logger.error("status lookup failed: %s", exc)
+            logger.error("status lookup failed: %s", type(exc).__name__)
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return reset
         dispatcher.utter_message(response="utter_dossier_status", **status_lines(domain, record, _today()))
-        if proof != LINKED:
+        if not was_linked:
             dispatcher.utter_message(response="utter_dossier_linked")
         return reset + [SlotSet("verified_code", code), SlotSet("answered", True)]

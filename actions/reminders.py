@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import identity_of
+from bot.conversations.identity import ConversationIdentity
 from bot.db.session import session_scope
+from bot.dossiers.access import may_view
+from bot.dossiers.verification import Budgets, VerificationGuard
 from bot.reminders.clock import system_clock
 from bot.reminders.subscriptions import Reply, subscribe, unsubscribe
 from bot.settings import get_settings
@@ -17,9 +21,13 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 
-def _subscribe(input_channel: str, sender_id: str, verified_code: str) -> Reply:
-    with session_scope(get_settings().database_url) as session:
-        return subscribe(session, input_channel=input_channel, sender_id=sender_id, verified_code=verified_code,
+def _subscribe(identity: ConversationIdentity, verified_code: Optional[str]) -> Reply:
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        guard = VerificationGuard(session, Budgets.from_settings(settings))
+        # the slot only names the dossier; whether this person may have it is re-checked here
+        code = verified_code if verified_code and may_view(session, guard, verified_code, identity) else None
+        return subscribe(session, input_channel=identity.channel, sender_id=identity.user_id, verified_code=code,
                          now=system_clock())
 
 
@@ -39,8 +47,11 @@ class ActionSubscribeReminders(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         """Record the subscription and utter the matching response."""
-        channel = tracker.get_latest_input_channel() or "rest"
-        reply = await asyncio.to_thread(_subscribe, channel, tracker.sender_id, tracker.get_slot("verified_code"))
+        identity = identity_of(tracker)
+        if identity is None or not identity.private:
+            dispatcher.utter_message(response="utter_dossier_private_only")
+            return []
+        reply = await asyncio.to_thread(_subscribe, identity, tracker.get_slot("verified_code"))
         dispatcher.utter_message(response=reply.response, **reply.variables)
         return []
 
@@ -56,7 +67,10 @@ class ActionUnsubscribeReminders(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         """Cancel the subscriptions and utter the matching response."""
-        channel = tracker.get_latest_input_channel() or "rest"
-        reply = await asyncio.to_thread(_unsubscribe, channel, tracker.sender_id)
+        identity = identity_of(tracker)
+        if identity is None or not identity.private:
+            dispatcher.utter_message(response="utter_dossier_private_only")
+            return []
+        reply = await asyncio.to_thread(_unsubscribe, identity.channel, identity.user_id)
         dispatcher.utter_message(response=reply.response, **reply.variables)
         return []

@@ -30,16 +30,19 @@ LOOKUPS = ROOT / "nlu_data" / "lookups" / "catalogue.yml"
 
 # --- database -----------------------------------------------------------------
 
-def db_init(database_url: Optional[str] = None, demo: bool = True) -> Dict[str, Any]:
-    """Migrate, then load units, catalogue and demo dossiers where missing."""
+def db_init(database_url: Optional[str] = None, demo: Optional[bool] = None) -> Dict[str, Any]:
+    """Migrate, then load units and catalogue where missing.
+
+    Demo dossiers are added only in development (``SEED_DEMO_DOSSIERS`` overrides) and
+    only where no dossier with the same code exists: a real record is never overwritten.
+    """
     from sqlalchemy import func, select
 
     from bot.catalogue.importer import import_catalogue
     from bot.catalogue.units import import_units
     from bot.db.models import Procedure, Unit
     from bot.db.session import session_scope, upgrade
-    from bot.dossiers.demo import demo_dossiers
-    from bot.dossiers.service import upsert_dossier
+    from bot.dossiers.demo import seed_demo_dossiers
 
     upgrade(database_url)
     report: Dict[str, Any] = {}
@@ -48,10 +51,8 @@ def db_init(database_url: Optional[str] = None, demo: bool = True) -> Dict[str, 
             report["units"] = import_units(session, ROOT / "data" / "province.json")
         if not session.execute(select(func.count(Procedure.id))).scalar_one():
             report["catalogue"] = vars(import_catalogue(session, ROOT / "data" / "procedures.json"))
-        if demo:
-            for record in demo_dossiers(dt.date.today()):
-                upsert_dossier(session, record)
-            report["demo_dossiers"] = len(demo_dossiers(dt.date.today()))
+        if get_settings().demo_enabled if demo is None else demo:
+            report["demo_dossiers"] = seed_demo_dossiers(session, dt.date.today())
     return report
 
 
@@ -157,14 +158,17 @@ def wait_for_port(host: str, port: int, timeout: float = 120.0, proc: Optional[s
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
 
 
+TRACKER_STORE = "integrations.tracker_store.MaskingSQLTrackerStore"
+
+
 def tracker_store_endpoint(database_url: str) -> Dict[str, Any]:
-    """Rasa SQLTrackerStore config for the project database."""
+    """Tracker store config for the project database (Rasa's SQL store, personal data masked)."""
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": url.database}
-    return {"type": "SQL", "dialect": "postgresql", "url": url.host, "port": url.port or 5432,
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.database}
+    return {"type": TRACKER_STORE, "dialect": "postgresql", "url": url.host, "port": url.port or 5432,
             "db": url.database, "username": url.username, "password": url.password or ""}
 
 
@@ -173,13 +177,15 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
     """Endpoints and credentials of this run (only the channels whose settings are present)."""
     settings = get_settings()
     run_dir = run_dir or Path(settings.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     port = action_port or settings.action_port
     endpoints: Dict[str, Any] = {
         "action_endpoint": {"url": f"http://127.0.0.1:{port}/webhook"},
         "tracker_store": tracker_store_endpoint(database_url or settings.database_url),
     }
-    credentials: Dict[str, Any] = {"rest": None}
+    credentials: Dict[str, Any] = {}
+    if settings.rest_enabled:
+        credentials["integrations.rest.DevRestInput"] = None
     if settings.onestop_push_token:
         credentials["integrations.onestop.OneStopPushInput"] = {"push_token": settings.onestop_push_token}
     for module, cls in (("integrations.telegram", "TelegramInput"), ("integrations.zalo", "ZaloInput")):
@@ -190,10 +196,17 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
         if entry:
             credentials[f"{module}.{cls}"] = entry
     paths = {"endpoints": run_dir / "endpoints.yml", "credentials": run_dir / "credentials.yml"}
-    paths["endpoints"].write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")
-    paths["credentials"].write_text(yaml.safe_dump(credentials, allow_unicode=True), encoding="utf-8")
-    os.chmod(paths["credentials"], 0o600)
+    for key, data in (("endpoints", endpoints), ("credentials", credentials)):
+        _write_private(paths[key], yaml.safe_dump(data, allow_unicode=True))
     return paths
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (0600, also while writing)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 @contextlib.contextmanager
@@ -220,6 +233,13 @@ def latest_model() -> Path:
     return models[-1]
 
 
+def api_options(settings: Any) -> Dict[str, Any]:
+    """Rasa HTTP API options: off by default; on only with a token and configured CORS origins."""
+    if not settings.rasa_api_enabled:
+        return {"enable_api": False, "cors": settings.cors_origin_list or None}
+    return {"enable_api": True, "auth_token": settings.rasa_api_token, "cors": settings.cors_origin_list or None}
+
+
 def serve() -> None:
     """Action server + Rasa server (REST, and Telegram/Zalo when configured) + embedded scheduler."""
     from rasa.core.run import serve_application
@@ -242,13 +262,14 @@ def serve() -> None:
                 scheduler = start_embedded()
             except ImportError:
                 logger.warning("reminder scheduler not available")
-        print(f"Assistant on http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook "
-              f"(chat with `make chat`)", flush=True)
+        if settings.rest_enabled:
+            print(f"Assistant on http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook "
+                  f"(chat with `make chat`)", flush=True)
         try:
             serve_application(model_path=str(latest_model()), channel=None, interface=settings.rasa_host,
                               port=settings.rasa_port, credentials=str(paths["credentials"]),
                               endpoints=AvailableEndpoints.read_endpoints(str(paths["endpoints"])),
-                              enable_api=True, cors="*")
+                              **api_options(settings))
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)

@@ -6,20 +6,38 @@ defaults; outside ``APP_ENV=development`` a placeholder secret is refused.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from pydantic import BaseSettings, validator
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "todo", "your-token-here", "placeholder"}
+ENVIRONMENTS = {"development", "test", "staging", "production"}
+MIN_SECRET_LENGTH = 32
+# Secrets the operator chooses: long random strings (``openssl rand -hex 32``).
+OPERATOR_SECRETS = ("telegram_webhook_secret", "onestop_push_token", "session_secret", "rasa_api_token")
+# Secrets a platform issues: checked against the platform's own format, not our length rule.
+PLATFORM_FORMATS = {
+    "telegram_bot_token": re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,50}$"),
+    "zalo_app_secret": re.compile(r"^[A-Za-z0-9_-]{16,64}$"),
+    "zalo_oa_secret_key": re.compile(r"^[A-Za-z0-9_-]{16,64}$"),
+}
+TELEGRAM_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+
+
+def development_checkout() -> bool:
+    """True when running from a git checkout of the project (a developer's or CI's clone)."""
+    return (ROOT / ".git").exists()
 
 
 class Settings(BaseSettings):
     """Application settings (environment variables of the same name, upper case)."""
 
-    app_env: str = "development"
+    # Must be set explicitly outside a development checkout (see ``_env``).
+    app_env: Optional[str] = None
     log_level: str = "INFO"
     timezone: str = "Asia/Ho_Chi_Minh"
 
@@ -33,12 +51,36 @@ class Settings(BaseSettings):
     model_dir: str = str(ROOT / "models")
     run_dir: str = str(ROOT / ".run")  # runtime endpoints/credentials files written by `serve`
 
+    # Rasa's HTTP API (/conversations, /model ...): off unless enabled, and then only with a token.
+    rasa_api_enabled: bool = False
+    rasa_api_token: Optional[str] = None
+    cors_origins: str = ""  # comma-separated origins allowed by CORS; empty = none
+    # The bare REST channel (development chat, tests): on in development only unless set.
+    rest_channel_enabled: Optional[bool] = None
+    max_rest_message_chars: int = 4000
+    # Demo dossiers: seeded in development only unless set (never over an existing record).
+    seed_demo_dossiers: Optional[bool] = None
+    # Secret for staff console sessions (operator-chosen).
+    session_secret: Optional[str] = None
+
     # Hotline quoted when the database cannot be read (national public-service hotline).
     fallback_hotline: str = "1800 1096"
 
-    # Dossier verification.
+    # Dossier verification budgets (README, "Security model"): wrong phone endings allowed
+    # per sender and code within verify_lock_minutes, per code from all senders within 24 h,
+    # and per sender across all codes within 24 h; a success proves ownership to this
+    # conversation for verify_proof_minutes.
     verify_max_attempts: int = 3
     verify_lock_minutes: int = 30
+    verify_code_daily_failures: int = 5
+    verify_sender_daily_failures: int = 10
+    verify_proof_minutes: int = 30
+
+    # Retention of personal data (days; Decree 13/2023/ND-CP), applied by the daily prune.
+    retention_conversation_days: int = 180
+    retention_verification_days: int = 30
+    retention_feedback_days: int = 365
+    retention_handoff_days: int = 90
 
     # One-stop dossier source: "db" (local database) or "http" (province REST API).
     onestop_source: str = "db"
@@ -99,6 +141,18 @@ class Settings(BaseSettings):
         env_file = None
         case_sensitive = False
 
+    @validator("app_env", always=True)
+    def _env(cls, value: Optional[str]) -> str:  # noqa: N805 - pydantic validator
+        if value is None or not value.strip():
+            if development_checkout():
+                return "development"
+            raise ValueError("APP_ENV must be set (development, test, staging or production) "
+                             "outside a development checkout")
+        value = value.strip().lower()
+        if value not in ENVIRONMENTS:
+            raise ValueError(f"APP_ENV must be one of {sorted(ENVIRONMENTS)}")
+        return value
+
     @validator("onestop_source")
     def _source(cls, value: str) -> str:  # noqa: N805 - pydantic validator
         if value not in {"db", "http"}:
@@ -117,6 +171,21 @@ class Settings(BaseSettings):
         return self.app_env in {"development", "test"}
 
     @property
+    def rest_enabled(self) -> bool:
+        """The bare REST channel is served in development, elsewhere only when enabled."""
+        return self.is_development if self.rest_channel_enabled is None else self.rest_channel_enabled
+
+    @property
+    def demo_enabled(self) -> bool:
+        """Demo dossiers are seeded in development, elsewhere only when enabled."""
+        return self.is_development if self.seed_demo_dossiers is None else self.seed_demo_dossiers
+
+    @property
+    def cors_origin_list(self) -> List[str]:
+        """Configured CORS origins (never ``*`` unless written out)."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
     def telegram_enabled(self) -> bool:
         """Telegram is served only when its token and webhook secret are set."""
         return bool(self.telegram_bot_token and self.telegram_webhook_secret)
@@ -127,14 +196,32 @@ class Settings(BaseSettings):
         return bool(self.zalo_app_id and self.zalo_oa_secret_key)
 
     def check_secrets(self) -> None:
-        """Refuse placeholder secrets outside development."""
+        """Refuse weak or malformed secrets outside development.
+
+        Operator-chosen secrets must be at least 32 characters; platform-issued ones must
+        match their platform's format; placeholders are refused everywhere but development.
+
+        Raises:
+            ValueError: naming the first offending setting (never its value).
+        """
+        if self.telegram_webhook_secret and not TELEGRAM_SECRET_TOKEN.match(self.telegram_webhook_secret):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        if self.rasa_api_enabled and not self.rasa_api_token:
+            raise ValueError("RASA_API_ENABLED needs RASA_API_TOKEN")
         if self.is_development:
             return
-        for name in ("telegram_bot_token", "telegram_webhook_secret", "zalo_oa_secret_key", "zalo_app_secret",
-                     "onestop_client_secret", "onestop_push_token"):
+        for name in (*OPERATOR_SECRETS, *PLATFORM_FORMATS, "onestop_client_secret"):
             value = getattr(self, name)
             if value is not None and value.strip().lower() in PLACEHOLDERS:
                 raise ValueError(f"{name.upper()} is a placeholder; set a real secret")
+        for name in OPERATOR_SECRETS:
+            value = getattr(self, name)
+            if value is not None and len(value) < MIN_SECRET_LENGTH:
+                raise ValueError(f"{name.upper()} is shorter than {MIN_SECRET_LENGTH} characters")
+        for name, pattern in PLATFORM_FORMATS.items():
+            value = getattr(self, name)
+            if value is not None and not pattern.match(value):
+                raise ValueError(f"{name.upper()} does not look like a value the platform issues")
 
 
 @lru_cache(maxsize=1)

@@ -209,7 +209,8 @@ class VerificationAttempt(Base):
     success = Column(Boolean, nullable=False)
     attempted_at = Column(DateTime, nullable=False, default=utcnow)
 
-    __table_args__ = (Index("ix_verification_code_time", "dossier_code", "attempted_at"),)
+    __table_args__ = (Index("ix_verification_code_time", "dossier_code", "attempted_at"),
+                      Index("ix_verification_sender_time", "sender_key", "attempted_at"))
 
 
 class Feedback(Base):

@@ -27,15 +27,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` (SQLite file directories are created)."""
+    """Create an engine for ``url`` (SQLite file directories are created).
+
+    ``hide_parameters`` keeps bound values (names, phone numbers, codes) out of SQL
+    error messages and logs: a failed statement is logged without its data.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, future=True, hide_parameters=True,
+                               connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True, pool_size=10,
+                         max_overflow=20)
 
 
 @lru_cache(maxsize=8)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import List
 
-from bot.dossiers.service import DossierRecord
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Dossier
+from bot.dossiers.service import DossierRecord, upsert_dossier
 
 # (code suffix, procedure code, procedure name, phone, status, received days ago, appointment in days, extra)
 _DEMO = [
@@ -45,3 +49,20 @@ def demo_dossiers(today: dt.date) -> List[DossierRecord]:
             record.completed_at = dt.datetime.combine(today + dt.timedelta(days=due), dt.time(15, 0))
         out.append(record)
     return out
+
+
+def seed_demo_dossiers(session: Session, today: dt.date) -> int:
+    """Insert the demo dossiers whose codes are absent; an existing record is never touched.
+
+    Returns:
+        How many demo dossiers were inserted.
+    """
+    records = demo_dossiers(today)
+    present = set(session.execute(select(Dossier.code).where(Dossier.code.in_([r.code for r in records])))
+                  .scalars())
+    added = 0
+    for record in records:
+        if record.code not in present:
+            upsert_dossier(session, record)
+            added += 1
+    return added

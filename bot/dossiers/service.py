@@ -1,19 +1,17 @@
-"""Dossiers: records, upsert from the one-stop system, ownership verification and lock-out."""
+"""Dossiers: records, upsert from the one-stop system, links to chat users (verification: ``verification``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import logging
-import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import ChatUser, Dossier, DossierLink, DossierStatusHistory, VerificationAttempt, utcnow
+from bot.db.models import ChatUser, Dossier, DossierLink, DossierStatusHistory, utcnow
 from bot.nlu.patterns import canonical_phone, normalize_dossier_code
 
 logger = logging.getLogger(__name__)
@@ -135,88 +133,6 @@ def upsert_dossier(session: Session, record: DossierRecord, changed_at: Optional
                                          note=record.note))
     session.flush()
     return row
-
-
-@dataclass
-class VerifyResult:
-    """Outcome of a verification attempt: ``ok``, ``wrong`` or ``locked``."""
-
-    outcome: str
-    remaining: int = 0
-    locked_minutes: int = 0
-
-
-class VerificationGuard:
-    """Counts wrong phone endings per dossier code and locks the code after too many.
-
-    The lock applies to the code, whoever asks (so changing chat account does not
-    help), and escalates: ``max_attempts`` failures within ``lock_minutes`` lock it
-    for ``lock_minutes``; ``3 * max_attempts`` failures within 24 h lock it for a day.
-    So at most ~9 guesses a day are possible: guessing 4 digits would take years.
-    """
-
-    def __init__(self, session: Session, max_attempts: int = 3, lock_minutes: int = 30,
-                 now: Callable[[], dt.datetime] = utcnow) -> None:
-        self.session = session
-        self.max_attempts = max_attempts
-        self.lock_minutes = lock_minutes
-        self.now = now
-
-    def _failures_since(self, code: str, since: dt.datetime) -> List[dt.datetime]:
-        last_ok = self.session.execute(
-            select(func.max(VerificationAttempt.attempted_at))
-            .where(VerificationAttempt.dossier_code == code, VerificationAttempt.success.is_(True))
-        ).scalar_one()
-        start = max(since, last_ok) if last_ok else since
-        stmt = (select(VerificationAttempt.attempted_at)
-                .where(VerificationAttempt.dossier_code == code, VerificationAttempt.success.is_(False),
-                       VerificationAttempt.attempted_at > start)
-                .order_by(VerificationAttempt.attempted_at))
-        return list(self.session.execute(stmt).scalars())
-
-    def locked_minutes(self, code: str) -> int:
-        """Minutes until the code may be tried again (0 when not locked)."""
-        now = self.now()
-        recent = self._failures_since(code, now - dt.timedelta(hours=48))
-        daily = 3 * self.max_attempts
-        # a day lock starts at the failure that completes `daily` failures within 24 h
-        day_until = max((recent[i + daily - 1] + dt.timedelta(hours=24)
-                         for i in range(len(recent) - daily + 1)
-                         if recent[i + daily - 1] - recent[i] <= dt.timedelta(hours=24)), default=None)
-        if day_until and day_until > now:
-            return self._minutes_until(day_until, now)
-        window = [t for t in recent if t > now - dt.timedelta(minutes=self.lock_minutes)]
-        if len(window) >= self.max_attempts:
-            return self._minutes_until(window[-self.max_attempts] + dt.timedelta(minutes=self.lock_minutes), now)
-        return 0
-
-    @staticmethod
-    def _minutes_until(until: dt.datetime, now: dt.datetime) -> int:
-        return max(1, math.ceil((until - now).total_seconds() / 60))
-
-    def check(self, code: str, given_last4: str, record: Optional[DossierRecord], sender_key: str) -> VerifyResult:
-        """Record one attempt and say whether ``given_last4`` matches ``record``.
-
-        A missing record counts as a wrong answer, so an unverified person cannot
-        learn whether a code exists.
-        """
-        minutes = self.locked_minutes(code)
-        if minutes:
-            return VerifyResult("locked", 0, minutes)
-        expected = record.phone_last4 if record else None
-        # compare even when there is nothing to compare with, so timing does not tell
-        same = hmac.compare_digest((expected or "????").encode(), (given_last4 or "").encode())
-        ok = same and expected is not None and record is not None
-        self.session.add(VerificationAttempt(dossier_code=code, sender_key=sender_key, success=ok,
-                                             attempted_at=self.now()))
-        self.session.flush()
-        if ok:
-            return VerifyResult("ok")
-        minutes = self.locked_minutes(code)
-        if minutes:
-            return VerifyResult("locked", 0, minutes)
-        recent = self._failures_since(code, self.now() - dt.timedelta(minutes=self.lock_minutes))
-        return VerifyResult("wrong", max(self.max_attempts - len(recent), 1))
 
 
 def get_or_create_chat_user(session: Session, channel: str, channel_user_id: str) -> ChatUser:

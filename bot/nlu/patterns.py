@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import List
 
@@ -66,9 +67,15 @@ def find_phones(text: str) -> List[Match]:
     return out
 
 
+def ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit (full-width ``１``, Arabic-Indic ``١`` ...) as ASCII."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
 def find_last4(text: str) -> str | None:
-    """The only standalone 4-digit group in ``text`` (a phone ending), else None."""
+    """The only standalone 4-digit group in ``text`` (a phone ending, ASCII digits), else None."""
+    text = ascii_digits(text or "")
     if find_dossier_codes(text):
         return None
-    groups = LAST4_RE.findall(text or "")
+    groups = LAST4_RE.findall(text)
     return groups[0] if len(groups) == 1 else None

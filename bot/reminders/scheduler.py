@@ -60,12 +60,20 @@ def add_sweep_job(scheduler: BaseScheduler, service: ReminderService, interval_m
 
 
 def prune_channel_records_job(database_url: Optional[str] = None) -> Dict[str, int]:
-    """Delete old de-duplication ids and rate-limit windows (idempotent; safe on every replica)."""
+    """Delete old de-duplication ids and rate-limit windows, and personal data past retention.
+
+    Idempotent; safe on every replica.
+    """
+    from bot.conversations.retention import prune_personal_data
     from bot.db.session import session_scope
+    from bot.settings import get_settings
     from integrations.channel_common import prune_channel_records
 
     with session_scope(database_url) as session:
-        return prune_channel_records(session)
+        removed = prune_channel_records(session)
+    with session_scope(database_url) as session:
+        removed.update(prune_personal_data(session, get_settings()))
+    return removed
 
 
 def add_prune_job(scheduler: BaseScheduler, database_url: Optional[str] = None) -> None:

@@ -10,17 +10,27 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.reminders import ActionSubscribeReminders, ActionUnsubscribeReminders
-from bot.db.models import ChatUser, DossierLink, ReminderSubscription
+from bot.db.models import ChatUser, DossierLink, ReminderSubscription, VerificationAttempt, utcnow
 from bot.reminders.subscriptions import channel_name
 from bot.settings import get_settings
 from tests.reminders.conftest import World
 
 
 def tracker(sender_id: str, channel: Optional[str] = "telegram", verified_code: Optional[str] = None) -> Tracker:
+    """A tracker of the conversation ``<channel>:<sender_id>`` (channel None: an id without a channel)."""
     events = [{"event": "user", "text": "nhắc tôi", "input_channel": channel,
                "parse_data": {"intent": {"name": "subscribe_reminders"}}}]
-    return Tracker(sender_id, {"verified_code": verified_code}, {"intent": {"name": "subscribe_reminders"}}, events,
-                   False, None, {}, "action_listen")
+    conversation = f"{channel}:{sender_id}" if channel else sender_id
+    return Tracker(conversation, {"verified_code": verified_code}, {"intent": {"name": "subscribe_reminders"}},
+                   events, False, None, {}, "action_listen")
+
+
+def verified(world: World, sender_id: str, code: str, channel: str = "telegram") -> str:
+    """Record that conversation ``<channel>:<sender_id>`` verified ``code`` just now (as the form does)."""
+    with world.sessions() as s, s.begin():
+        s.add(VerificationAttempt(dossier_code=code, sender_key=f"{channel}:{sender_id}", success=True,
+                                  attempted_at=utcnow()))
+    return code
 
 
 @pytest.fixture
@@ -41,7 +51,7 @@ async def _run(action, trk: Tracker) -> Dict[str, Any]:
 async def test_subscribe_to_the_verified_dossier(actions_db: World):
     world = actions_db
     dossier = world.dossier("received")
-    code = world.code(dossier)
+    code = verified(world, "777", world.code(dossier))
     message = await _run(ActionSubscribeReminders(), tracker("777", verified_code=code))
     assert message["response"] == "utter_subscribed"
     assert message["dossier_code"] == code and message["procedure_name"] == "Đăng ký khai sinh"
@@ -70,8 +80,15 @@ async def test_subscribe_to_all_linked_dossiers(actions_db: World):
 
 
 async def test_subscribe_needs_verification(actions_db: World):
-    message = await _run(ActionSubscribeReminders(), tracker("888", channel=None))
+    message = await _run(ActionSubscribeReminders(), tracker("888", channel="rest"))
     assert message["response"] == "utter_subscribe_need_verification"
+    # a slot naming a dossier this conversation never verified is not enough
+    dossier = actions_db.dossier()
+    message = await _run(ActionSubscribeReminders(), tracker("888", verified_code=actions_db.code(dossier)))
+    assert message["response"] == "utter_subscribe_need_verification"
+    # an id without a channel prefix (not built by a channel) gets nothing
+    message = await _run(ActionSubscribeReminders(), tracker("888", channel=None))
+    assert message["response"] == "utter_dossier_private_only"
     message = await _run(ActionSubscribeReminders(), tracker("888", verified_code="không-có-mã-này"))
     assert message["response"] == "utter_subscribe_need_verification"
 
@@ -79,7 +96,7 @@ async def test_subscribe_needs_verification(actions_db: World):
 async def test_unsubscribe(actions_db: World):
     world = actions_db
     dossier = world.dossier()
-    await _run(ActionSubscribeReminders(), tracker("999", verified_code=world.code(dossier)))
+    await _run(ActionSubscribeReminders(), tracker("999", verified_code=verified(world, "999", world.code(dossier))))
     message = await _run(ActionUnsubscribeReminders(), tracker("999"))
     assert message["response"] == "utter_unsubscribed"
     with world.sessions() as s:

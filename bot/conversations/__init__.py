@@ -1,0 +1,1 @@
+"""Conversations: who a chat user is (identity), admission, retention."""

@@ -1,0 +1,48 @@
+"""Action tests: rasa-sdk actions run with a tracker fixture and a CollectingDispatcher on a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.db.session import session_scope
+from bot.dossiers.demo import demo_dossiers
+from bot.dossiers.service import upsert_dossier
+from tests.conftest import reset_caches
+
+TODAY = dt.date(2026, 3, 12)
+RECORD = demo_dossiers(TODAY)[0]  # phone ends in 5678
+CODE = RECORD.code
+
+
+@pytest.fixture
+def dossier_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated database (SQLite and PostgreSQL) holding the first demo dossier."""
+    monkeypatch.setenv("ONESTOP_SOURCE", "db")
+    reset_caches()
+    with session_scope(db_url) as session:
+        upsert_dossier(session, RECORD)
+    return db_url
+
+
+def tracker(sender_id: str, slots: Optional[Dict[str, Any]] = None, text: str = "",
+            intent: str = "check_status", input_channel: Optional[str] = "rest",
+            requested_slot: Optional[str] = None) -> Tracker:
+    """A tracker of ``sender_id`` whose latest message is ``text``."""
+    message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": []}
+    events = [{"event": "user", "text": text, "input_channel": input_channel, "parse_data": message}]
+    all_slots = {"requested_slot": requested_slot, **(slots or {})}
+    loop = {"name": "dossier_form"} if requested_slot else {}
+    return Tracker(sender_id, all_slots, message, events, False, None, loop, "action_listen")
+
+
+async def run(action: Any, trk: Tracker, domain: Optional[Dict[str, Any]] = None) -> tuple:
+    """Run ``action``; returns (events, response names uttered, messages)."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, trk, domain or {"responses": {}})
+    names: List[Optional[str]] = [m.get("response") for m in dispatcher.messages]
+    return events, names, dispatcher.messages
