@@ -5,20 +5,29 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
 
 # Official form V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX, e.g. 000.00.15.H65-240312-0001.
-# Citizens add spaces around separators, use lower case, or type "_"/"–" for "-".
-_DOT = r"\s?[.,]\s?"
-_DASH = r"\s{0,2}[-–—_]\s{0,2}"
+# Citizens copy it with spaces instead of dots and dashes, in lower case, with "_", "/" or
+# "–" for "-", with a full stop after it, or read it off a paper receipt with O for 0 and
+# I/l for 1. Every rendering that unambiguously denotes one code is accepted, by this one
+# parser, everywhere a code is read (NLU extractor, form validation, imports, pushes).
+_D = "[0-9OoIl]"  # a digit as it may be typed off paper
+_SEP = r"[ \t]{0,2}[.,\-–—_/]?[ \t]{0,2}"
 DOSSIER_CODE_RE = re.compile(
-    rf"(?<![\w.])([A-Za-z0-9]{{3}}){_DOT}([A-Za-z0-9]{{2}}){_DOT}([A-Za-z0-9]{{2}}){_DOT}"
-    rf"([A-Za-z]\d{{2}}){_DASH}(\d{{6}}){_DASH}(\d{{4}})(?![\w])"
+    rf"(?<![\w.])({_D}{{3}}){_SEP}({_D}{{2}}){_SEP}({_D}{{2}}){_SEP}"
+    rf"([A-Za-z]{_D}{{2}}){_SEP}({_D}{{6}}){_SEP}({_D}{{4}})(?![\w]|[.,\-/]\w)"
 )
+_AS_DIGIT = str.maketrans("OoIl", "0011")
 # A Vietnamese mobile number: 0 or +84 followed by 9 digits, optionally grouped.
 PHONE_RE = re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[\s.-]?\d){9}(?!\d)")
 # Exactly four digits standing alone (used for the phone ending when asked for it).
 LAST4_RE = re.compile(r"(?<![\d.,/-])(\d{4})(?![\d.,/-]?\d)")
+
+
+def ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit (full-width ``１``, Arabic-Indic ``١`` ...) as ASCII."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
 @dataclass(frozen=True)
@@ -31,15 +40,30 @@ class Match:
     value: str
 
 
-def canonical_dossier_code(match: "re.Match[str]") -> str:
-    """Canonical upper-case form without spaces: ``000.00.15.H65-240312-0001``."""
-    a, b, c, m, d, n = (g.upper() for g in match.groups())
-    return f"{a}.{b}.{c}.{m}-{d}-{n}"
+def _digits(group: str) -> str:
+    return group.translate(_AS_DIGIT)
+
+
+def canonical_dossier_code(match: "re.Match[str]") -> Optional[str]:
+    """Canonical form ``000.00.15.H65-240312-0001``, or None when the date part is impossible."""
+    a, b, c, m, d, n = match.groups()
+    date = _digits(d)
+    if not any(ch.isdigit() for ch in a + b + c):  # "ooo oo Il ..." is words, not a code
+        return None
+    if not ("01" <= date[2:4] <= "12" and "01" <= date[4:6] <= "31"):
+        return None
+    return f"{_digits(a)}.{_digits(b)}.{_digits(c)}.{m[0].upper()}{_digits(m[1:])}-{date}-{_digits(n)}"
 
 
 def find_dossier_codes(text: str) -> List[Match]:
     """All dossier codes in ``text`` with canonical values."""
-    return [Match(m.start(), m.end(), m.group(0), canonical_dossier_code(m)) for m in DOSSIER_CODE_RE.finditer(text)]
+    text = ascii_digits(text or "")
+    out = []
+    for m in DOSSIER_CODE_RE.finditer(text):
+        value = canonical_dossier_code(m)
+        if value is not None:
+            out.append(Match(m.start(), m.end(), m.group(0), value))
+    return out
 
 
 def normalize_dossier_code(text: str) -> str | None:
@@ -65,11 +89,6 @@ def find_phones(text: str) -> List[Match]:
             continue
         out.append(Match(m.start(), m.end(), m.group(0), canonical_phone(m.group(0))))
     return out
-
-
-def ascii_digits(text: str) -> str:
-    """Every Unicode decimal digit (full-width ``１``, Arabic-Indic ``١`` ...) as ASCII."""
-    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
 def find_last4(text: str) -> str | None:
