@@ -132,3 +132,13 @@ async def test_rest_cannot_touch_a_telegram_users_reminders(dossier_db: str) -> 
         assert said != ["utter_unsubscribed"]
     with session_scope(dossier_db) as session:
         assert session.execute(sa.select(ReminderSubscription.active)).scalars().all() == [True]
+
+
+async def test_no_phone_digits_in_logs(dossier_db: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    for typed in ("1111", "0912345678", "5678"):
+        await _validate_phone(OWNER, typed)
+    await run(ActionShowDossierStatus(), tracker(OWNER, {"dossier_code": CODE, "verification_result": "done"}))
+    assert "5678" not in caplog.text and "1111" not in caplog.text
