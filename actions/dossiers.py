@@ -104,25 +104,39 @@ class ValidateDossierForm(FormValidationAction):
         return {"phone_last4": None}
 
 
-def status_lines(domain: Dict[str, Any], record: DossierRecord, today: dt.date) -> Dict[str, Any]:
-    """Variables of ``utter_dossier_status`` for a verified dossier."""
+def _date(day: Optional[dt.date]) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def status_lines(domain: Dict[str, Any], record: DossierRecord, today: dt.date, hotline: str = "") -> Dict[str, Any]:
+    """Variables of ``utter_dossier_status`` for a dossier the person may see, as of ``today``.
+
+    An open dossier whose appointment date has passed is said to be late, with the
+    apology and the new date when the one-stop system gave one; if the citizen has
+    nothing to do (received / in progress) the next step says what they can do instead
+    of "wait for the appointment date".
+    """
     unknown = fragment(domain, "utter_fragment_unknown")
     place = record.pickup_place or record.agency_name or unknown
-    late = record.days_late(today)
+    overdue = record.overdue_days(today)
+    rescheduled = record.new_appointment_date is not None and record.new_appointment_date >= today
     late_note = ""
-    if late:
-        late_note = fragment(domain, "utter_dossier_late", days_late=late)
+    if overdue:
+        late_note = fragment(domain, "utter_dossier_late", days_late=overdue)
         if record.new_appointment_date:
-            late_note += fragment(domain, "utter_dossier_new_date",
-                                  new_date=record.new_appointment_date.strftime("%d/%m/%Y"))
+            late_note += fragment(domain, "utter_dossier_new_date", new_date=_date(record.new_appointment_date))
     fee = f"{record.fee_due_vnd:,}".replace(",", ".") + " đồng" if record.fee_due_vnd else unknown
-    next_step = fragment(domain, f"utter_next_{record.status}", pickup_place=place, fee_due=fee,
+    step = f"utter_next_{record.status}"
+    if overdue and record.status in {"received", "in_progress"}:
+        step = "utter_next_late_rescheduled" if rescheduled else "utter_next_late"
+    next_step = fragment(domain, step, pickup_place=place, fee_due=fee,
                          missing_documents="; ".join(record.missing_documents) or unknown,
-                         note=record.note or unknown)
+                         note=record.note or unknown, agency=record.agency_name or place,
+                         new_date=_date(record.new_appointment_date), hotline=hotline)
     return {
         "dossier_code": record.code, "procedure_name": record.procedure_name,
         "status_text": fragment(domain, f"utter_status_{record.status}"),
-        "appointment": record.appointment_date.strftime("%d/%m/%Y") if record.appointment_date else unknown,
+        "appointment": _date(record.appointment_date) or unknown,
         "late_note": late_note, "next_step": next_step,
     }
 
@@ -175,7 +189,8 @@ class ActionShowDossierStatus(Action):
             logger.error("status lookup failed: %s", type(exc).__name__)
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return reset
-        dispatcher.utter_message(response="utter_dossier_status", **status_lines(domain, record, _today()))
+        dispatcher.utter_message(response="utter_dossier_status",
+                                 **status_lines(domain, record, _today(), hotline()))
         if not was_linked:
             dispatcher.utter_message(response="utter_dossier_linked")
         return reset + [SlotSet("verified_code", code), SlotSet("answered", True)]

@@ -53,6 +53,12 @@ class DossierRecord:
             return 0
         return (today - due).days
 
+    def overdue_days(self, today: dt.date) -> int:
+        """Days past the *first* appointment date while still open, even if rescheduled (0: on time)."""
+        if self.status not in OPEN_STATUSES or self.appointment_date is None or today <= self.appointment_date:
+            return 0
+        return (today - self.appointment_date).days
+
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "DossierRecord":
         """Validate and convert a JSON object (one-stop API, push endpoint, import file).
