@@ -12,9 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import fragment, hotline, identity_of, sender_key
+from actions.common import fragment, hotline, identity_of, latest_entity, sender_key
 from bot.db.session import session_scope
-from bot.dossiers.access import is_linked, may_view
+from bot.dossiers.access import is_linked, linked_codes, may_view
 from bot.dossiers.service import DossierRecord, link_dossier, upsert_dossier
 from bot.dossiers.verification import Budgets, VerificationGuard
 from bot.nlu.patterns import find_last4, normalize_dossier_code
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 INVALID, LOCKED, UNAVAILABLE, PRIVATE_ONLY, DONE = "invalid", "locked", "unavailable", "private_only", "done"
 FILLED = "****"  # what the phone_last4 slot holds once the form no longer needs it (never the digits)
 MAX_INVALID_CODES = 3
+MAX_LISTED = 10  # linked dossiers listed at once (the newest links)
 
 
 def _today() -> dt.date:
@@ -43,6 +44,44 @@ def _guard(session: Any) -> VerificationGuard:
 def _end(outcome: str, **extra: Any) -> Dict[str, Any]:
     """Slot values that end the form with ``outcome``."""
     return {"phone_last4": FILLED, "verification_result": outcome, **extra}
+
+
+class ActionCheckStatus(Action):
+    """A status question: linked dossiers at once, else the dossier form (slot ``status_route``)."""
+
+    def name(self) -> str:
+        """Action name."""
+        return "action_check_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        """Answer from the linked dossiers when the message names no code; otherwise ask via the form."""
+        identity = identity_of(tracker)
+        if identity is None or not identity.private:
+            dispatcher.utter_message(response="utter_dossier_private_only")
+            return [SlotSet("status_route", "answered")]
+        code = normalize_dossier_code(latest_entity(tracker, "dossier_code") or "")
+        if code:
+            return [SlotSet("status_route", "form"), SlotSet("dossier_code", code)]
+        try:
+            with session_scope() as session:
+                codes = linked_codes(session, identity)
+            source = make_source(get_settings())
+            records = [r for r in [await source.get(c) for c in codes[-MAX_LISTED:]] if r is not None]
+        except (SourceUnavailable, SQLAlchemyError) as exc:
+            logger.error("linked dossiers unavailable: %s", type(exc).__name__)
+            records = []
+        if not records:
+            return [SlotSet("status_route", "form")]
+        today, line = _today(), hotline()
+        if len(records) == 1:
+            dispatcher.utter_message(response="utter_dossier_status",
+                                     **status_lines(domain, records[0], today, line))
+        else:
+            lines = "\n".join(fragment(domain, "utter_my_dossier_line", **status_lines(domain, r, today, line))
+                              for r in records)
+            dispatcher.utter_message(response="utter_my_dossiers", count=len(records), lines=lines)
+        return [SlotSet("status_route", "answered"), SlotSet("answered", True)]
 
 
 class ValidateDossierForm(FormValidationAction):

@@ -256,11 +256,14 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if any(m.start < ent["end"] and ent["start"] < m.end for _, m in found):
                     continue
                 if ent.get("entity") == "phone_last4":
-                    digits = re.sub(r"\D", "", str(ent.get("value", "")))
+                    digits = patterns.ascii_digits(re.sub(r"\D", "", str(ent.get("value", ""))))
                     if len(digits) != 4:
                         continue
                     ent["value"] = digits
                 kept.append(ent)
+            last4 = patterns.find_last4_match(text)
+            if last4 and not any(e.get("entity") == "phone_last4" for e in kept):
+                found.append(("phone_last4", last4))
             new = [
                 {"entity": kind, "start": m.start, "end": m.end, "value": m.value, "confidence_entity": 1.0}
                 for kind, m in found

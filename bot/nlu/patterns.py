@@ -91,10 +91,21 @@ def find_phones(text: str) -> List[Match]:
     return out
 
 
-def find_last4(text: str) -> str | None:
-    """The only standalone 4-digit group in ``text`` (a phone ending, ASCII digits), else None."""
+def find_last4_match(text: str) -> Optional[Match]:
+    """The only standalone 4-digit group in ``text`` (value in ASCII digits), else None.
+
+    None too when the text holds a dossier code or a full phone number.
+    """
     text = ascii_digits(text or "")
-    if find_dossier_codes(text):
+    if find_dossier_codes(text) or find_phones(text):
         return None
-    groups = LAST4_RE.findall(text)
-    return groups[0] if len(groups) == 1 else None
+    groups = list(LAST4_RE.finditer(text))
+    if len(groups) != 1:
+        return None
+    return Match(groups[0].start(1), groups[0].end(1), groups[0].group(1), groups[0].group(1))
+
+
+def find_last4(text: str) -> str | None:
+    """The phone ending in ``text`` (see :func:`find_last4_match`), else None."""
+    match = find_last4_match(text)
+    return match.value if match else None
