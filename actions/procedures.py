@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import quote_plus
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -12,10 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import fragment, hotline, latest_entity
+from bot.catalogue.query import topic
 from bot.catalogue.service import CatalogueService, Match
 from bot.db.models import Procedure
 from bot.db.session import session_scope
 from bot.nlu.text import fold
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +32,12 @@ ASPECT_FIELDS = {
     "duration": {"duration"}, "place": {"agency", "submit_place"}, "online": {"online_level", "online_url"},
 }
 CODE_RE = re.compile(r"^\d\.\d{6}$")
+
+
+def portal_search_url(query: str) -> str:
+    """The national public-service portal's procedure search (with the words where it takes them)."""
+    template = get_settings().national_portal_search_url
+    return template.replace("{query}", quote_plus(query)) if "{query}" in template else template
 
 
 def _channel_name(domain: Dict[str, Any], kind: str) -> str:
@@ -96,19 +105,33 @@ def _unconfirmed_labels(domain: Dict[str, Any], proc: Procedure, aspect: str) ->
     return [fragment(domain, f"utter_fragment_field_{f}") or f for f in relevant]
 
 
+def _place_span(tracker: Tracker) -> str:
+    text = tracker.latest_message.get("text") or ""
+    for ent in tracker.latest_message.get("entities") or []:
+        if ent.get("entity") == "place" and isinstance(ent.get("start"), int) and isinstance(ent.get("end"), int):
+            return text[ent["start"]:ent["end"]]
+    return ""
+
+
 def resolve_procedure(service: CatalogueService, tracker: Tracker) -> Tuple[Optional[str], List[Match], str]:
-    """Procedure code from the entity, the message text or the context; plus candidates and the query."""
+    """Procedure code from the entity, the message text or the context; plus candidates and the query.
+
+    The procedure in context answers only a bare follow-up ("còn lệ phí thì sao?"): a
+    message naming something the catalogue lacks gets "not found", never the facts of
+    the previous procedure.
+    """
     entity = latest_entity(tracker, "procedure")
     text = tracker.latest_message.get("text") or ""
+    own = topic(text, without=_place_span(tracker))
     known = entity if entity and CODE_RE.match(entity) else None
-    queries = [q for q in (None if known else entity, text) if q and not q.startswith("/")]
-    code, matches = service.resolve(*queries, known_code=known)
-    if code or matches:
-        return code, matches, entity or text
     context = tracker.get_slot("procedure")
-    if context and service.get(context):
-        return context, [], context
-    return None, [], entity or ""
+    if not own and not entity and context and service.get(context):
+        return context, [], context  # a bare follow-up: nothing of its own to search for
+    queries = [q for q in (None if known else entity, text) if q and not q.startswith("/")]
+    code, matches = service.resolve(*queries, known_code=known, topic=own)
+    if code or matches:
+        return code, matches, entity or own or text
+    return None, [], entity or own
 
 
 class ActionAnswerProcedure(Action):
@@ -123,36 +146,43 @@ class ActionAnswerProcedure(Action):
         """Find the procedure, then utter the answer for the asked aspect."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         aspect = ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_aspect") or "overview"
-        try:
-            with session_scope() as session:
-                service = CatalogueService(session)
-                code, matches, query = resolve_procedure(service, tracker)
-                if code is None and matches:
-                    dispatcher.utter_message(response="utter_procedure_choose", buttons=[
-                        {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in matches[:3]
-                    ])
-                    return [SlotSet("pending_aspect", aspect)]
-                if code is None:
-                    if query and fold(query).strip():
-                        dispatcher.utter_message(response="utter_procedure_not_found", query=query)
-                    else:
-                        dispatcher.utter_message(response="utter_ask_which_procedure")
-                    return [SlotSet("pending_aspect", aspect)]
-                proc = service.get(code)
-                assert proc is not None
-                response, values = render_answer(domain, proc, aspect)
-                dispatcher.utter_message(response=response, **values)
-                labels = _unconfirmed_labels(domain, proc, aspect)
-                if labels:
-                    dispatcher.utter_message(response="utter_procedure_unconfirmed", items=", ".join(labels))
-                if aspect == "overview":
-                    dispatcher.utter_message(response="utter_procedure_source", source=proc.source,
-                                             checked_on=proc.checked_on.strftime("%d/%m/%Y"))
-        except SQLAlchemyError:
-            logger.exception("catalogue unavailable")
-            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
-            return []
-        return [SlotSet("procedure", code), SlotSet("pending_aspect", None), SlotSet("answered", True)]
+        return answer_procedure(dispatcher, tracker, domain, aspect)
+
+
+def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any],
+                     aspect: str) -> List[EventType]:
+    """Utter the answer about ``aspect`` of the procedure the message (or its context) names."""
+    try:
+        with session_scope() as session:
+            service = CatalogueService(session)
+            code, matches, query = resolve_procedure(service, tracker)
+            if code is None and matches:
+                dispatcher.utter_message(response="utter_procedure_choose", buttons=[
+                    {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in matches[:3]
+                ])
+                return [SlotSet("pending_aspect", aspect)]
+            if code is None:
+                if query and fold(query).strip():
+                    dispatcher.utter_message(response="utter_procedure_not_found", query=query,
+                                             portal_url=portal_search_url(query), hotline=hotline())
+                    return [SlotSet("pending_aspect", None), SlotSet("procedure", None)]
+                dispatcher.utter_message(response="utter_ask_which_procedure")
+                return [SlotSet("pending_aspect", aspect)]
+            proc = service.get(code)
+            assert proc is not None
+            response, values = render_answer(domain, proc, aspect)
+            dispatcher.utter_message(response=response, **values)
+            labels = _unconfirmed_labels(domain, proc, aspect)
+            if labels:
+                dispatcher.utter_message(response="utter_procedure_unconfirmed", items=", ".join(labels))
+            if aspect == "overview":
+                dispatcher.utter_message(response="utter_procedure_source", source=proc.source,
+                                         checked_on=proc.checked_on.strftime("%d/%m/%Y"))
+    except SQLAlchemyError:
+        logger.exception("catalogue unavailable")
+        dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+        return []
+    return [SlotSet("procedure", code), SlotSet("pending_aspect", None), SlotSet("answered", True)]
 
 
 LEVEL_WORDS = {"commune": ("cap xa", "cap phuong", "ubnd xa", "o xa"), "province": ("cap tinh", "o tinh")}
@@ -186,6 +216,8 @@ class ActionSearchProcedures(Action):
                 elif field_text:
                     dispatcher.utter_message(response="utter_search_empty", scope=field_text)
                     return []
+                elif topic(raw):  # "thủ tục làm hộ chiếu": a procedure named, not a field
+                    return answer_procedure(dispatcher, tracker, domain, "overview")
                 else:
                     dispatcher.utter_message(response="utter_search_ask_field")
                     return []

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # Secret for staff console sessions (operator-chosen).
     session_secret: Optional[str] = None
 
+    # The national public-service portal's procedure search, quoted when a procedure is not in
+    # the catalogue ("{query}" is replaced by the citizen's words where the page takes them).
+    national_portal_search_url: str = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh.html"
+
     # Hotline quoted when the database cannot be read (national public-service hotline).
     fallback_hotline: str = "1800 1096"
 

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.db.models import Field, Procedure
+from bot.db.models import Field, Procedure, Unit
 from bot.nlu.text import clean, expand_teen_code, fold
 
 # Words that carry no procedure identity in a question (folded).
@@ -64,6 +64,24 @@ def _score(query_words: Sequence[str], query_content: Sequence[str], candidate: 
     return 0.75 * coverage + 0.25 * min(precision, 1.0)
 
 
+# Words that turn one procedure into another ("cấp lại", "quốc tế", "lần đầu" ...): when the
+# citizen writes one that the best match does not contain, the assistant asks instead of answering.
+MODIFIERS = set("""quoc te nuoc ngoai lan dau cap lai doi gia han xoa tam chuyen thay sua cai chinh mat huy
+    ngung cham dut tach hop le tinh xa phuong giam ho lai""".split())
+
+
+def _without_unsaid_modifiers(matches: Sequence[Match], said: set) -> List[Match]:
+    """Matches re-ranked so that a name with a modifier the citizen did not write loses a tie.
+
+    "kết hôn" ties "Đăng ký kết hôn" and "Đăng ký lại kết hôn": without "lại" the first is meant.
+    """
+    def penalised(m: Match) -> Match:
+        unsaid = (set(fold(m.name.lower()).split()) & MODIFIERS) - said
+        return Match(m.code, m.name, round(m.score - 0.1 * len(unsaid), 3))
+
+    return sorted((penalised(m) for m in matches), key=lambda m: (-m.score, m.name))
+
+
 def decide(matches: Sequence[Match], margin: float = 0.05) -> Optional[str]:
     """The code of a clear winner among ranked matches, or None when the citizen must choose."""
     if not matches:
@@ -80,6 +98,40 @@ class CatalogueService:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._vocabulary: Optional[set] = None
+
+    def vocabulary(self) -> set:
+        """Every folded word of procedure names, aliases, fields and unit names (for this unit of work)."""
+        if self._vocabulary is None:
+            words: set = set()
+            for key in self.session.execute(select(Procedure.search_key)).scalars():
+                words.update(key.replace("|", " ").split())
+            for key in self.session.execute(select(Unit.search_key)).scalars():
+                words.update((key or "").replace("|", " ").split())
+            for key in self.session.execute(select(Field.search_key)).scalars():
+                words.update((key or "").split())
+            self._vocabulary = words
+        return self._vocabulary
+
+    def unexplained(self, text: str, code: str) -> List[str]:
+        """Content words of ``text`` that would make procedure ``code`` the wrong answer.
+
+        A word counts when the procedure's names and aliases lack it (typos tolerated) and it
+        is either unknown to the whole catalogue ("rượu", "hộ chiếu", "visa") or one of the
+        :data:`MODIFIERS` that distinguish procedures ("quốc tế", "cấp lại", "lần đầu").
+        """
+        key = self.session.execute(select(Procedure.search_key).where(Procedure.code == code)).scalar_one_or_none()
+        if key is None:
+            return []
+        own = set(key.replace("|", " ").split())
+        vocabulary = self.vocabulary()
+        out = []
+        for word in dict.fromkeys(w for w in _words(text) if w not in STOPWORDS):
+            if word in own or (len(word) > 3 and difflib.get_close_matches(word, own, n=1, cutoff=0.8)):
+                continue
+            if word in MODIFIERS or (len(word) > 2 and word not in vocabulary and not word.isdigit()):
+                out.append(word)
+        return out
 
     def get(self, code: str) -> Optional[Procedure]:
         """A procedure with its channels and documents, by national code."""
@@ -102,13 +154,16 @@ class CatalogueService:
         scored.sort(key=lambda m: (-m.score, m.name))
         return scored[:limit]
 
-    def resolve(self, *queries: str, known_code: Optional[str] = None) -> Tuple[Optional[str], List[Match]]:
+    def resolve(self, *queries: str, known_code: Optional[str] = None,
+                topic: str = "") -> Tuple[Optional[str], List[Match]]:
         """One confident procedure code, or None and the candidates to choose from.
 
         Args:
             queries: texts naming the procedure (an entity span, the whole message).
             known_code: a code the NLU already mapped by an exact synonym; it wins
                 unless the text names another procedure more specifically.
+            topic: the citizen's own words; a winner that leaves a distinctive word of
+                them unexplained (:meth:`unexplained`) becomes a question, not an answer.
         """
         best: dict = {}
         for query in queries:
@@ -119,7 +174,12 @@ class CatalogueService:
             known = best.get(known_code)
             best[known_code] = Match(known_code, proc.name, max(known.score if known else 0, 1.1) + 0.01)
         matches = sorted(best.values(), key=lambda m: (-m.score, m.name))[:3]
-        return decide(matches), matches
+        code = decide(matches)
+        if code is None and len(matches) > 1 and topic:
+            code = decide(_without_unsaid_modifiers(matches, set(_words(topic))))
+        if code and topic and self.unexplained(topic, code):
+            return None, matches
+        return code, matches
 
     def fields(self) -> List[Field]:
         """All fields, alphabetically."""

@@ -46,3 +46,16 @@ async def run(action: Any, trk: Tracker, domain: Optional[Dict[str, Any]] = None
     events = await action.run(dispatcher, trk, domain or {"responses": {}})
     names: List[Optional[str]] = [m.get("response") for m in dispatcher.messages]
     return events, names, dispatcher.messages
+
+
+@pytest.fixture
+def catalogue_db(db_url: str) -> str:
+    """A migrated database (SQLite and PostgreSQL) with the real catalogue and units."""
+    from bot.catalogue.importer import import_catalogue
+    from bot.catalogue.units import import_units
+    from bot.settings import ROOT
+
+    with session_scope(db_url) as session:
+        import_catalogue(session, ROOT / "data" / "procedures.json")
+        import_units(session, ROOT / "data" / "province.json")
+    return db_url

@@ -1,0 +1,73 @@
+"""What a procedure question is about: the citizen's own words, without the question around them.
+
+``topic(text)`` strips greetings, "thủ tục / làm / xin / cho hỏi ..." in front and
+"cần gì / bao nhiêu / mất bao lâu / ở đâu ..." behind, keeping the citizen's spelling:
+"cho hỏi thủ tục làm hộ chiếu cần gì ạ" -> "hộ chiếu". An empty topic means the message
+is a bare follow-up ("còn lệ phí thì sao?"), to be answered about the procedure in context.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Tuple
+
+from bot.nlu.text import clean, expand_teen_code, fold
+
+_WORD_RE = re.compile(r"\w+")
+# Folded phrases that frame a question (the longest match is stripped first).
+LEAD = frozenset({
+    "cho hoi", "xin hoi", "hoi", "ad oi", "ad", "admin", "a", "anh oi", "chi oi", "em oi", "ban oi", "oi", "cho",
+    "toi", "em", "minh", "tui", "anh", "chi", "muon", "can", "dinh", "sap", "phai", "di", "den", "con", "the con",
+    "thu tuc", "thu tuc hanh chinh", "tthc", "quy trinh", "lam", "xin", "nop", "ho so", "giay to",
+    "huong dan", "ve", "viec", "de", "lam sao de", "lam the nao de", "muon lam", "cach", "cach lam", "bi",
+    "le phi", "phi", "thoi gian", "thoi han", "bao lau", "o dau", "noi nop", "nop o dau", "online",
+    "truc tuyen", "co", "duoc", "khong", "ko", "o", "tai", "cac", "nhung", "danh sach", "liet ke", "xem",
+})
+TRAIL = frozenset({
+    "can gi", "can nhung gi", "can giay to gi", "can nhung giay to gi", "gom nhung gi", "gom gi", "the nao",
+    "nhu the nao", "ra sao", "bao nhieu", "bao nhieu tien", "het bao nhieu", "het bao nhieu tien", "mat bao lau",
+    "bao lau", "mat may ngay", "may ngay", "bao nhieu ngay", "lau khong", "o dau", "nop o dau", "lam o dau",
+    "duoc khong", "khong", "ko", "k", "chua", "a", "nhe", "nha", "vay", "voi", "ad", "admin", "oi", "thi sao",
+    "sao", "the", "nao", "roi", "nua", "gi", "can", "mat", "het", "phi", "le phi", "thu tuc", "giay to",
+    "ho so", "truc tuyen", "online", "qua mang", "nop", "lam", "duoc", "co", "thi", "con", "cua toi", "a a",
+    "tien", "ngay", "o", "tai", "dau", "nhu", "tu", "la", "gi a", "khong a", "the nao a",
+})
+
+
+def _tokens(text: str) -> Tuple[List[str], List[str]]:
+    """Original words and their folded, teen-code-expanded forms (same length)."""
+    words = _WORD_RE.findall(clean(text))
+    expanded = expand_teen_code([w.lower() for w in words])
+    return words, [fold(e) for e in expanded]
+
+
+def _strip(words: List[str], folded: List[str], phrases: frozenset, from_end: bool) -> Tuple[List[str], List[str]]:
+    """Drop framing phrases from one end while any matches (a token may hold two words: "hs")."""
+    wanted = set(phrases)
+    changed = True
+    while changed and words:
+        changed = False
+        for k in range(min(len(words), 4), 0, -1):
+            window = folded[-k:] if from_end else folded[:k]
+            if " ".join(window) in wanted:
+                words, folded = (words[:-k], folded[:-k]) if from_end else (words[k:], folded[k:])
+                changed = True
+                break
+    return words, folded
+
+
+def topic(text: str, *, without: str = "") -> str:
+    """The citizen's words naming what they ask about (their spelling), or "" for a bare follow-up.
+
+    Args:
+        text: the message.
+        without: a span to leave out first (e.g. a place name: "nộp ở xã Âu Lâu được không").
+    """
+    if not text or text.lstrip().startswith("/"):
+        return ""
+    if without:
+        text = text.replace(without, " ")
+    words, folded = _tokens(text)
+    words, folded = _strip(words, folded, LEAD, from_end=False)
+    words, folded = _strip(words, folded, TRAIL, from_end=True)
+    return " ".join(words)
