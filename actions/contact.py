@@ -42,12 +42,16 @@ class ActionContact(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
         """Look the place up and utter its contact."""
-        place = latest_entity(tracker, "place") or tracker.get_slot("place")
+        place = latest_entity(tracker, "place")
+        text = tracker.latest_message.get("text") or ""
         try:
             with session_scope() as session:
                 units = UnitService(session)
                 centre = units.province_centre()
                 match = units.find(place) if place else None
+                if match is None and not text.startswith("/"):
+                    match = units.find_in_text(text)  # the NLU missed the place name
+                    place = place if match is None else None
                 agency: Optional[Agency] = match.agency if match and match.agency else centre
                 if place and match is None:
                     dispatcher.utter_message(response="utter_contact_place_unknown", place=place)

@@ -25,6 +25,7 @@ from bot.db.models import Agency, Unit
 from bot.nlu.text import clean, fold
 
 logger = logging.getLogger(__name__)
+_WORD_RE = re.compile(r"\w+")
 _PREFIX_RE = re.compile(r"^(tinh|thanh pho|tp|huyen|thi xa|thi tran|quan|xa|phuong|tt)\s+")
 
 
@@ -78,6 +79,48 @@ class UnitService:
             return names[bare]
         close = difflib.get_close_matches(bare, list(names), n=1, cutoff=0.85)
         return names[close[0]] if close else None
+
+    def find_in_text(self, text: str) -> Optional[PlaceMatch]:
+        """The unit a whole message names (current or former name, with or without the
+        administrative word and diacritics): "bộ phận một cửa thị xã Nghĩa Lộ ở đâu"."""
+        words = _WORD_RE.findall(fold(clean(text).lower()))
+        folded = " " + " ".join(_ABBREVIATIONS.get(w, w) for w in words) + " "
+        best: Optional[tuple] = None
+        for unit in self.session.execute(select(Unit)).scalars():
+            if unit.kind == "province":
+                continue
+            for score, former, name in _mentions(folded, unit):
+                # longest name first; then the current name; then wards/communes over former districts
+                rank = (score, not former, unit.kind != "former_district")
+                if best is None or rank > best[0]:
+                    best = (rank, unit, name if former else None)
+        if best is None:
+            return None
+        _, unit, old_name = best
+        agency = self.session.get(Agency, unit.agency_id) if unit.agency_id else None
+        return PlaceMatch(unit, agency, old_name)
+
+
+_ABBREVIATIONS = {"tp": "thanh pho", "tx": "thi xa", "tt": "thi tran", "p": "phuong", "x": "xa", "h": "huyen"}
+_ADMIN_WORDS = (" xa ", " phuong ", " thi tran ", " huyen ", " thanh pho ", " ubnd ", " uy ban ")
+
+
+def _mentions(folded_text: str, unit: Unit) -> List[tuple]:
+    """(score, is_former_name, name) for every name of ``unit`` written in ``folded_text``.
+
+    A name without its administrative word ("Nghĩa Lộ") counts only in a message that has
+    one somewhere ("một cửa UBND Nghĩa Lộ"), so "hotline trung tâm" is the centre, not a ward.
+    """
+    out = []
+    administrative = any(word in folded_text for word in _ADMIN_WORDS)
+    for i, name in enumerate([unit.name, *unit.aliases]):
+        full = fold(name.split(",")[0].lower()).strip()
+        short = _strip_prefix(full)
+        if f" {full} " in folded_text:
+            out.append((100 + len(full), i > 0, name))
+        elif administrative and len(short) >= 5 and " " in short and f" {short} " in folded_text:
+            out.append((len(short), i > 0, name))
+    return out
 
 
 def _legacy_units(legacy_province: str) -> List[Dict[str, str]]:

@@ -48,6 +48,19 @@ async def run(action: Any, trk: Tracker, domain: Optional[Dict[str, Any]] = None
     return events, names, dispatcher.messages
 
 
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    """The responses of the real domain (``domain/*.yml``)."""
+    import yaml
+
+    from bot.settings import ROOT
+
+    responses: Dict[str, Any] = {}
+    for path in sorted((ROOT / "domain").glob("*.yml")):
+        responses.update(yaml.safe_load(path.read_text("utf-8")).get("responses") or {})
+    return {"responses": responses}
+
+
 @pytest.fixture
 def catalogue_db(db_url: str) -> str:
     """A migrated database (SQLite and PostgreSQL) with the real catalogue and units."""

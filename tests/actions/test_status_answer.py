@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any, Dict, Optional
 
 import pytest
-import yaml
 
 from actions.dossiers import status_lines
 from bot.dossiers.service import OPEN_STATUSES, STATUSES, DossierRecord
 
-ROOT = Path(__file__).resolve().parents[2]
 MONDAY = dt.date(2026, 11, 30)
 WEEK = [MONDAY + dt.timedelta(days=i) for i in range(7)]
-
-
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    responses: Dict[str, Any] = {}
-    for path in sorted((ROOT / "domain").glob("*.yml")):
-        responses.update(yaml.safe_load(path.read_text("utf-8")).get("responses") or {})
-    return {"responses": responses}
 
 
 def render(domain: Dict[str, Any], record: DossierRecord, today: dt.date) -> str:
