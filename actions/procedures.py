@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.answers import LEGAL_SHOWN, render_answer, unconfirmed_labels
 from actions.common import fragment, hotline, latest_entity
 from bot.catalogue.query import topic
 from bot.catalogue.service import CatalogueService, Match
@@ -26,83 +27,46 @@ ASPECT_BY_INTENT = {
     "ask_procedure": "overview", "ask_documents": "documents", "ask_fee": "fee",
     "ask_duration": "duration", "ask_place": "place", "ask_online": "online",
 }
-# Which unconfirmed record fields matter for which answer.
-ASPECT_FIELDS = {
-    "overview": {"code", "steps", "agency"}, "documents": {"documents"}, "fee": {"fee"},
-    "duration": {"duration"}, "place": {"agency", "submit_place"}, "online": {"online_level", "online_url"},
-}
 CODE_RE = re.compile(r"^\d\.\d{6}$")
+
+
+LEGAL_RE = re.compile(r"\b(can cu|phap ly|van ban phap luat|nghi dinh|thong tu|luat nao|quy dinh nao)\b")
+ALL_RE = re.compile(r"\b(tat ca|day du|toan bo|het cac|xem het|xem them)\b")
+
+
+def _asks_legal_basis(tracker: Tracker) -> bool:
+    """The "Căn cứ pháp lý" button, or a typed "căn cứ pháp lý?" / "theo nghị định nào"."""
+    if latest_entity(tracker, "detail") == "legal":
+        return True
+    text = tracker.latest_message.get("text") or ""
+    return not text.startswith("/") and bool(LEGAL_RE.search(fold(text.lower())))
+
+
+def _wants_everything(tracker: Tracker) -> bool:
+    """The "Xem tất cả" button, or a typed "tất cả giấy tờ" / "đầy đủ"."""
+    if latest_entity(tracker, "detail") == "all":
+        return True
+    text = tracker.latest_message.get("text") or ""
+    return not text.startswith("/") and bool(ALL_RE.search(fold(text.lower())))
+
+
+def _more_buttons(domain: Dict[str, Any], proc: Procedure, aspect: str,
+                  values: Dict[str, Any]) -> List[Dict[str, str]]:
+    """Buttons for what a short answer left out: every document, the full legal basis."""
+    buttons = []
+    if aspect == "documents" and values.get("more_documents"):
+        buttons.append({"title": fragment(domain, "utter_fragment_button_all_documents"),
+                        "payload": f'/ask_documents{{"procedure":"{proc.code}","detail":"all"}}'})
+    if aspect != "legal" and len(proc.legal_basis or []) > LEGAL_SHOWN and values.get("legal_basis"):
+        buttons.append({"title": fragment(domain, "utter_fragment_button_legal"),
+                        "payload": f'/ask_procedure{{"procedure":"{proc.code}","detail":"legal"}}'})
+    return buttons
 
 
 def portal_search_url(query: str) -> str:
     """The national public-service portal's procedure search (with the words where it takes them)."""
     template = get_settings().national_portal_search_url
     return template.replace("{query}", quote_plus(query)) if "{query}" in template else template
-
-
-def _channel_name(domain: Dict[str, Any], kind: str) -> str:
-    return fragment(domain, f"utter_fragment_channel_{kind}") or kind
-
-
-def _by_channel(domain: Dict[str, Any], proc: Procedure, attribute: str) -> str:
-    """One line per distinct value, naming every channel that has it."""
-    groups: Dict[str, List[str]] = {}
-    for channel in proc.channels:
-        groups.setdefault(getattr(channel, attribute), []).append(_channel_name(domain, channel.kind))
-    return "\n".join(fragment(domain, "utter_fragment_channel_line", channel=", ".join(names), value=value)
-                     for value, names in groups.items())
-
-
-def _documents(domain: Dict[str, Any], proc: Procedure) -> Tuple[str, str]:
-    lines, templates = [], []
-    for doc in proc.documents:
-        if doc.kind == "show":
-            lines.append(fragment(domain, "utter_fragment_doc_show", name=doc.name))
-            continue
-        counts = []
-        if doc.original:
-            counts.append(fragment(domain, "utter_fragment_count_original", n=doc.original))
-        if doc.copy:
-            counts.append(fragment(domain, "utter_fragment_count_copy", n=doc.copy))
-        lines.append(fragment(domain, "utter_fragment_doc_submit", name=doc.name, counts=", ".join(counts)))
-        if doc.template:
-            templates.append(doc.template)
-    note = fragment(domain, "utter_fragment_templates", templates="; ".join(templates)) if templates else ""
-    return "\n".join(lines) or fragment(domain, "utter_fragment_unknown"), note
-
-
-def render_answer(domain: Dict[str, Any], proc: Procedure, aspect: str) -> Tuple[str, Dict[str, Any]]:
-    """Response name and its variables for one aspect of a procedure."""
-    unknown = fragment(domain, "utter_fragment_unknown")
-    common = {
-        "procedure_name": proc.name, "procedure_code": proc.code, "agency": proc.agency,
-        "submit_place": proc.submit_place or proc.agency, "online_url": proc.online_url or "",
-        "legal_basis": "; ".join(proc.legal_basis) or unknown,
-    }
-    if aspect == "documents":
-        docs, note = _documents(domain, proc)
-        return "utter_procedure_documents", {**common, "documents": docs, "template_note": note}
-    if aspect == "fee":
-        fees = _by_channel(domain, proc, "fee")
-        return "utter_procedure_fee", {**common, "fees": fees}
-    if aspect == "duration":
-        durations = _by_channel(domain, proc, "duration")
-        return "utter_procedure_duration", {**common, "durations": durations}
-    if aspect == "place":
-        channels = ", ".join(_channel_name(domain, c.kind) for c in proc.channels)
-        return "utter_procedure_place", {**common, "channels": channels}
-    if aspect == "online":
-        return f"utter_procedure_online_{proc.online_level}", common
-    steps = "\n".join(proc.steps) or unknown
-    return "utter_procedure_overview", {
-        **common, "steps": steps, "field_name": proc.field.name if proc.field else unknown,
-        "level_name": fragment(domain, f"utter_fragment_level_{proc.level}"),
-    }
-
-
-def _unconfirmed_labels(domain: Dict[str, Any], proc: Procedure, aspect: str) -> List[str]:
-    relevant = [f for f in (proc.unconfirmed or []) if f in ASPECT_FIELDS.get(aspect, set())]
-    return [fragment(domain, f"utter_fragment_field_{f}") or f for f in relevant]
 
 
 def _place_span(tracker: Tracker) -> str:
@@ -146,6 +110,8 @@ class ActionAnswerProcedure(Action):
         """Find the procedure, then utter the answer for the asked aspect."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         aspect = ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_aspect") or "overview"
+        if _asks_legal_basis(tracker):
+            aspect = "legal"
         return answer_procedure(dispatcher, tracker, domain, aspect)
 
 
@@ -170,9 +136,10 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
                 return [SlotSet("pending_aspect", aspect)]
             proc = service.get(code)
             assert proc is not None
-            response, values = render_answer(domain, proc, aspect)
-            dispatcher.utter_message(response=response, **values)
-            labels = _unconfirmed_labels(domain, proc, aspect)
+            response, values = render_answer(domain, proc, aspect, full=_wants_everything(tracker))
+            dispatcher.utter_message(response=response, buttons=_more_buttons(domain, proc, aspect, values),
+                                     **values)
+            labels = unconfirmed_labels(domain, proc, aspect)
             if labels:
                 dispatcher.utter_message(response="utter_procedure_unconfirmed", items=", ".join(labels))
             if aspect == "overview":

@@ -22,6 +22,7 @@ LEAD = frozenset({
     "huong dan", "ve", "viec", "de", "lam sao de", "lam the nao de", "muon lam", "cach", "cach lam", "bi",
     "le phi", "phi", "thoi gian", "thoi han", "bao lau", "o dau", "noi nop", "nop o dau", "online",
     "truc tuyen", "co", "duoc", "khong", "ko", "o", "tai", "cac", "nhung", "danh sach", "liet ke", "xem",
+    "can cu", "can cu phap ly", "phap ly", "theo", "quy dinh", "van ban", "tat ca", "day du", "toan bo",
 })
 TRAIL = frozenset({
     "can gi", "can nhung gi", "can giay to gi", "can nhung giay to gi", "gom nhung gi", "gom gi", "the nao",
@@ -31,6 +32,8 @@ TRAIL = frozenset({
     "sao", "the", "nao", "roi", "nua", "gi", "can", "mat", "het", "phi", "le phi", "thu tuc", "giay to",
     "ho so", "truc tuyen", "online", "qua mang", "nop", "lam", "duoc", "co", "thi", "con", "cua toi", "a a",
     "tien", "ngay", "o", "tai", "dau", "nhu", "tu", "la", "gi a", "khong a", "the nao a",
+    "can cu", "can cu phap ly", "phap ly", "la gi", "van ban nao", "luat nao", "nghi dinh nao", "quy dinh nao",
+    "tat ca", "day du",
 })
 
 
