@@ -24,6 +24,7 @@ PARTS = {
     "turns": "Full turns through the REST channel; dossier lookup on 1,000,000 dossiers",
     "webhooks": "Signed Telegram and Zalo webhooks at 50 concurrent senders",
     "reminders": "Reminder sweep over 1,000,000 dossiers and 100,000 subscriptions",
+    "answers": "Answer length per aspect over the catalogue (phone screen)",
 }
 
 
