@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from benchmarks.nlu_eval import evaluate, train_nlu
+from benchmarks.nlu_eval import evaluate, evaluate_codes, train_nlu
 from bot.settings import ROOT
 
 # The language-agnostic pipeline that `rasa init` writes (minus ResponseSelector, which needs FAQ data).
@@ -78,7 +78,9 @@ def run(names: Optional[List[str]] = None) -> List[Dict[str, Any]]:
             config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
             model, seconds = train_nlu(config_path, Path(tmp) / "models", f"m{i}")
             result = evaluate(model)
-            rows.append({"name": name, "train_s": seconds, **result})
+            codes = evaluate_codes(model)
+            rows.append({"name": name, "train_s": seconds, **result,
+                         "render_precision": codes["precision"], "render_recall": codes["recall"]})
     return rows
 
 
@@ -86,12 +88,13 @@ def print_tables(rows: List[Dict[str, Any]]) -> None:
     """Markdown tables: quality and speed."""
     print("\n### NLU quality on the held-out set\n")
     print("| pipeline | intent acc | macro-F1 | acc with diacritics | acc without | same sentences folded "
-          "| dossier_code P / R |")
-    print("|---|---|---|---|---|---|---|")
+          "| dossier_code P / R | code renderings P / R |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['name']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {r['acc_diacritics']:.3f} "
               f"| {r['acc_no_diacritics']:.3f} | {r['acc_folded_copies']:.3f} "
-              f"| {r['code_precision']:.3f} / {r['code_recall']:.3f} |")
+              f"| {r['code_precision']:.3f} / {r['code_recall']:.3f} "
+              f"| {r['render_precision']:.3f} / {r['render_recall']:.3f} |")
     base = rows[0]
     print("\n### NLU speed (same run, same machine)\n")
     print("| pipeline | training time | parse median | parse p95 | p95 vs stock |")

@@ -23,6 +23,7 @@ from bot.settings import ROOT
 
 logger = logging.getLogger(__name__)
 TEST_SET = ROOT / "tests" / "nlu" / "test_nlu.yml"
+CODE_SET = ROOT / "tests" / "nlu" / "code_renderings.yml"
 NLU_DATA = ROOT / "nlu_data" / "nlu"
 LOOKUPS = ROOT / "nlu_data" / "lookups"
 
@@ -138,6 +139,37 @@ def evaluate(model_path: Path, examples: Optional[List[Dict[str, Any]]] = None) 
     }
 
 
+def evaluate_codes(model_path: Path, path: Path = CODE_SET) -> Dict[str, Any]:
+    """``dossier_code`` precision and recall of the model on the code-rendering set.
+
+    Positives are codes as citizens copy them (spaces, O for 0, trailing stops, inside
+    sentences); negatives are phone numbers, dates, amounts and ids that must not be read.
+    """
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    texts = [c["text"] for c in data["positives"]] + list(data["negatives"])
+    gold = [c["code"] for c in data["positives"]] + [None] * len(data["negatives"])
+    parsed, _ = asyncio.run(_parse_all(model_path, texts))
+    tp = fp = fn = 0
+    for want, res in zip(gold, parsed):
+        got = [e["value"] for e in res.get("entities", []) if e["entity"] == "dossier_code"]
+        tp += int(want is not None and want in got)
+        fn += int(want is not None and want not in got)
+        fp += len([g for g in got if g != want])
+    return {"positives": len(data["positives"]), "negatives": len(data["negatives"]),
+            "precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0}
+
+
+def print_codes(result: Dict[str, Any]) -> None:
+    """Print :func:`evaluate_codes`."""
+    print(f"\n## dossier_code on the code-rendering set ({result['positives']} renderings of codes, "
+          f"{result['negatives']} look-alikes that are not codes)\n")
+    print("| metric | value |\n|---|---|")
+    print(f"| dossier_code precision | {result['precision']:.3f} |")
+    print(f"| dossier_code recall | {result['recall']:.3f} |")
+
+
 def print_report(result: Dict[str, Any], title: str = "NLU evaluation (held-out set)") -> None:
     """Print the metrics of :func:`evaluate` as tables."""
     print(f"\n## {title}\n")
@@ -174,7 +206,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     quiet_rasa()
-    print_report(evaluate(args.model or latest_model()))
+    model = args.model or latest_model()
+    print_report(evaluate(model))
+    print_codes(evaluate_codes(model))
 
 
 if __name__ == "__main__":
