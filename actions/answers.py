@@ -17,7 +17,6 @@ from bot.db.models import Procedure
 LEGAL_SHOWN = 2
 DOCUMENTS_SHOWN = 4
 LEGAL_ITEM_CHARS = 90
-NAME_CHARS = 90  # a procedure's name in an answer's header (the overview shows it whole)
 SCREEN_COLUMNS = 40  # characters per line on a phone screen, for measuring
 # Which unconfirmed record fields matter for which answer.
 ASPECT_FIELDS = {
@@ -102,7 +101,7 @@ def render_answer(domain: Dict[str, Any], proc: Procedure, aspect: str,
     """Response name and its variables for one aspect of a procedure (``full``: nothing left out)."""
     unknown = fragment(domain, "utter_fragment_unknown")
     common = {
-        "procedure_name": proc.name if full or aspect in ("overview", "legal") else shorten(proc.name, NAME_CHARS),
+        "procedure_name": proc.name,
         "procedure_code": proc.code, "agency": proc.agency,
         "submit_place": proc.submit_place or proc.agency, "online_url": proc.online_url or "",
         "legal_basis": legal_line(domain, proc),
