@@ -70,6 +70,11 @@ MODIFIERS = set("""quoc te nuoc ngoai lan dau cap lai doi gia han xoa tam chuyen
     ngung cham dut tach hop le tinh xa phuong giam ho lai""".split())
 
 
+# Everyday words that say nothing about which procedure is meant (folded).
+COMMON = set("""con gai trai be chau vo chong bo me ong ba nguoi nha minh em anh chi ban toi tui moi cu nay kia
+    lan nam thang tuan hom nay mai qua sang chieu toi roi nua gap giup voi nhe nha a oi u uh""".split())
+
+
 def _without_unsaid_modifiers(matches: Sequence[Match], said: set) -> List[Match]:
     """Matches re-ranked so that a name with a modifier the citizen did not write loses a tie.
 
@@ -113,6 +118,19 @@ class CatalogueService:
             self._vocabulary = words
         return self._vocabulary
 
+    def unknown_words(self, text: str) -> List[str]:
+        """Content words of ``text`` the whole catalogue has never seen (typos tolerated):
+        "thực phẩm", "rượu", "visa" name a procedure the catalogue lacks."""
+        vocabulary = self.vocabulary()
+        out = []
+        for word in dict.fromkeys(w for w in _words(text) if w not in STOPWORDS and w not in COMMON):
+            if len(word) <= 2 or word.isdigit() or word in vocabulary:
+                continue
+            if len(word) >= 3 and difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8):
+                continue
+            out.append(word)
+        return out
+
     def unexplained(self, text: str, code: str) -> List[str]:
         """Content words of ``text`` that would make procedure ``code`` the wrong answer.
 
@@ -126,8 +144,8 @@ class CatalogueService:
         own = set(key.replace("|", " ").split())
         vocabulary = self.vocabulary()
         out = []
-        for word in dict.fromkeys(w for w in _words(text) if w not in STOPWORDS):
-            if word in own or (len(word) > 3 and difflib.get_close_matches(word, own, n=1, cutoff=0.8)):
+        for word in dict.fromkeys(w for w in _words(text) if w not in STOPWORDS and w not in COMMON):
+            if word in own or (len(word) >= 3 and difflib.get_close_matches(word, own, n=1, cutoff=0.8)):
                 continue
             if word in MODIFIERS or (len(word) > 2 and word not in vocabulary and not word.isdigit()):
                 out.append(word)
@@ -174,6 +192,10 @@ class CatalogueService:
             known = best.get(known_code)
             best[known_code] = Match(known_code, proc.name, max(known.score if known else 0, 1.1) + 0.01)
         matches = sorted(best.values(), key=lambda m: (-m.score, m.name))[:3]
+        if topic and self.unknown_words(topic):
+            # words the catalogue has never seen: a procedure it lacks; offer choices only when
+            # one of its names is written out in the question ("kết hôn với người Trung Quốc")
+            return None, (matches if matches and matches[0].score >= 1.0 else [])
         code = decide(matches)
         if code is None and len(matches) > 1 and topic:
             code = decide(_without_unsaid_modifiers(matches, set(_words(topic))))
