@@ -42,36 +42,41 @@ class ActionContact(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
         """Look the place up and utter its contact."""
-        place = latest_entity(tracker, "place")
-        text = tracker.latest_message.get("text") or ""
-        try:
-            with session_scope() as session:
-                units = UnitService(session)
-                centre = units.province_centre()
-                match = units.find(place) if place else None
-                if match is None and not text.startswith("/"):
-                    match = units.find_in_text(text)  # the NLU missed the place name
-                    place = place if match is None else None
-                agency: Optional[Agency] = match.agency if match and match.agency else centre
-                if place and match is None:
-                    dispatcher.utter_message(response="utter_contact_place_unknown", place=place)
-                if agency is None:
-                    dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
-                    return []
-                values = _contact_values(domain, agency)
-                old_note = ""
-                if match and match.old_name:
-                    old_note = fragment(domain, "utter_contact_old_name", old_name=match.old_name.split(",")[0],
-                                        new_name=match.unit.name)
-                if match and match.unit.kind == "former_district":
-                    old_note = fragment(domain, "utter_fragment_former_district", district=match.unit.name,
-                                        communes=", ".join(match.unit.aliases[:12]))
-                dispatcher.utter_message(response="utter_contact", old_name_note=old_note, **values)
-        except SQLAlchemyError:
-            logger.exception("contact lookup failed")
-            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
-            return []
-        return [SlotSet("answered", True)]
+        return answer_contact(dispatcher, tracker, domain)
+
+
+def answer_contact(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+    """Utter the contact of the desk the message names (entity or words), else of the centre."""
+    place = latest_entity(tracker, "place")
+    text = tracker.latest_message.get("text") or ""
+    try:
+        with session_scope() as session:
+            units = UnitService(session)
+            centre = units.province_centre()
+            match = units.find(place) if place else None
+            if match is None and not text.startswith("/"):
+                match = units.find_in_text(text)  # the NLU missed the place name
+                place = place if match is None else None
+            agency: Optional[Agency] = match.agency if match and match.agency else centre
+            if place and match is None:
+                dispatcher.utter_message(response="utter_contact_place_unknown", place=place)
+            if agency is None:
+                dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+                return []
+            values = _contact_values(domain, agency)
+            old_note = ""
+            if match and match.old_name:
+                old_note = fragment(domain, "utter_contact_old_name", old_name=match.old_name.split(",")[0],
+                                    new_name=match.unit.name)
+            if match and match.unit.kind == "former_district":
+                old_note = fragment(domain, "utter_fragment_former_district", district=match.unit.name,
+                                    communes=", ".join(match.unit.aliases[:12]))
+            dispatcher.utter_message(response="utter_contact", old_name_note=old_note, **values)
+    except SQLAlchemyError:
+        logger.exception("contact lookup failed")
+        dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+        return []
+    return [SlotSet("answered", True)]
 
 
 class ActionHandleFeedback(Action):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.answers import LEGAL_SHOWN, render_answer, unconfirmed_labels
 from actions.common import fragment, hotline, latest_entity
+from actions.contact import answer_contact
 from bot.catalogue.query import topic
 from bot.catalogue.service import CatalogueService, Match
 from bot.db.models import Procedure
@@ -31,6 +32,8 @@ CODE_RE = re.compile(r"^\d\.\d{6}$")
 
 
 LEGAL_RE = re.compile(r"\b(can cu|phap ly|van ban phap luat|nghi dinh|thong tu|luat nao|quy dinh nao)\b")
+CONTACT_RE = re.compile(r"\b(mot cua|so dien thoai|sdt|hotline|duong day nong|tong dai|dia chi|email|gio lam viec"
+                        r"|trung tam phuc vu|ubnd|uy ban)\b")
 ALL_RE = re.compile(r"\b(tat ca|day du|toan bo|het cac|xem het|xem them)\b")
 
 
@@ -127,6 +130,8 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
                     {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in matches[:3]
                 ])
                 return [SlotSet("pending_aspect", aspect)]
+            if code is None and CONTACT_RE.search(fold((tracker.latest_message.get("text") or "").lower())):
+                return answer_contact(dispatcher, tracker, domain)  # "một cửa xã X ở đâu": a desk, not a procedure
             if code is None:
                 if query and fold(query).strip():
                     dispatcher.utter_message(response="utter_procedure_not_found", query=query,

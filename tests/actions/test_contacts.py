@@ -39,3 +39,13 @@ async def test_contact_from_the_words_alone(catalogue_db: str, domain: dict, tex
         assert "Nghĩa Lộ" in message["old_name_note"] and "Phường" in message["old_name_note"], message
     else:
         assert expected in message["name"] or expected in message["old_name_note"], message
+
+
+@pytest.mark.parametrize("text", ["bộ phận một cửa thị xã Nghĩa Lộ ở đâu", "mot cua xa au lau o dau",
+                                  "so dien thoai ubnd phuong nghia lo"])
+async def test_a_desk_asked_as_a_place_question_gets_the_contact(catalogue_db: str, domain: dict, text: str) -> None:
+    """Classified as ask_place, the message names a desk, not a procedure: the contact is the answer."""
+    from actions.procedures import ActionAnswerProcedure
+
+    _, said, _ = await run(ActionAnswerProcedure(), tracker("zalo:1", text=text, intent="ask_place"), domain)
+    assert said[-1] == "utter_contact", said
