@@ -125,13 +125,14 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
         with session_scope() as session:
             service = CatalogueService(session)
             code, matches, query = resolve_procedure(service, tracker)
+            if code is None and (not matches or matches[0].score < 1.0) and CONTACT_RE.search(
+                    fold((tracker.latest_message.get("text") or "").lower())):
+                return answer_contact(dispatcher, tracker, domain)  # "một cửa xã X ở đâu": a desk, not a procedure
             if code is None and matches:
                 dispatcher.utter_message(response="utter_procedure_choose", buttons=[
                     {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in matches[:3]
                 ])
                 return [SlotSet("pending_aspect", aspect)]
-            if code is None and CONTACT_RE.search(fold((tracker.latest_message.get("text") or "").lower())):
-                return answer_contact(dispatcher, tracker, domain)  # "một cửa xã X ở đâu": a desk, not a procedure
             if code is None:
                 if query and fold(query).strip():
                     dispatcher.utter_message(response="utter_procedure_not_found", query=query,
