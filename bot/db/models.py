@@ -286,7 +286,7 @@ class ReminderSubscription(Base):
 
 
 class NotificationLog(Base):
-    """Every push notice, claimed under a unique key before it is sent (exactly once)."""
+    """Every push notice, claimed under a unique key before it is sent (at most once)."""
 
     __tablename__ = "notification_log"
     id = Column(Integer, primary_key=True)
@@ -294,7 +294,7 @@ class NotificationLog(Base):
     dossier_id = Column(Integer, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False, index=True)
     chat_user_id = Column(Integer, ForeignKey("chat_users.id", ondelete="CASCADE"), nullable=False, index=True)
     kind = Column(String(40), nullable=False)
-    state = Column(String(20), nullable=False, default="pending")  # pending|sending|sent|failed|undeliverable|deferred
+    state = Column(String(20), nullable=False, default="pending")  # see bot.reminders.claims
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
     claimed_by = Column(String(100), nullable=True)

@@ -5,12 +5,14 @@ adapters wrap the channel clients of ``integrations/`` (sync or async). Failures
 are classified once, into :class:`Failure` values, from the typed errors of
 ``integrations.errors`` (or HTTP/transport errors of httpx):
 
-* transient (timeout, 5xx, 429 with ``retry_after``, quota, token) → retry later;
+* transient: the platform certainly did not take the message (connect error or
+  timeout, pool timeout, 429 with ``retry_after``, quota, rejected token) → retry later;
 * unreachable (blocked the bot, unfollowed the OA) → stop pushing to that user;
 * outside the Zalo interaction window → fall back to a ZNS template when configured;
 * permanent (bad request) → give up on this notice only;
-* ambiguous (read timeout after the request was written) → not retried, so a
-  notice is never sent twice.
+* ambiguous: the request may have reached the platform (read/write timeout or error,
+  dropped connection, HTTP 5xx, a multi-part message cut short, any unexpected
+  error) → never retried, so a notice is never sent twice.
 """
 
 from __future__ import annotations
@@ -60,13 +62,13 @@ class DeliveryError(Exception):
 
 
 class TransientFailure(DeliveryError):
-    """Retry later (timeouts, 5xx, 429, quota, expired token)."""
+    """Certainly not delivered; retry later (connect errors, 429, quota, expired token)."""
 
     transient = True
 
 
 class AmbiguousFailure(DeliveryError):
-    """The platform may have delivered it (read timeout after the request was sent)."""
+    """The platform may have delivered it (the request may have been sent): never resent."""
 
     ambiguous = True
 
@@ -115,15 +117,17 @@ def classify(exc: BaseException) -> DeliveryError:
     try:
         import httpx
 
-        if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return TransientFailure(message)  # the request never left this process
+        if isinstance(exc, httpx.HTTPError):  # read/write error or timeout, dropped connection, ...
             return AmbiguousFailure(message)
-        if isinstance(exc, httpx.TransportError):  # connect errors / pool timeouts: nothing was sent
-            return TransientFailure(message)
     except ImportError:  # pragma: no cover
         pass
-    if isinstance(exc, (asyncio.TimeoutError, ConnectionError)):
+    if isinstance(exc, ConnectionRefusedError):
         return TransientFailure(message)
-    return TransientFailure(message, reason="unexpected")
+    # A timeout, a reset connection or an unexpected error may come after the platform took
+    # the message: not knowing, we do not resend (at most once).
+    return AmbiguousFailure(message, reason="unexpected")
 
 
 # --- adapters -----------------------------------------------------------------------------------

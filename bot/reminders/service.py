@@ -104,6 +104,10 @@ class ReminderService:
                 return SweepResult(PlanStats(skipped=True), DeliveryStats())
         if result.planned.total or result.delivered.claimed:
             logger.info("reminder sweep: %s", result.as_dict())
+        uncertain = result.delivered.unconfirmed + result.delivered.interrupted
+        if uncertain:
+            logger.warning("reminder sweep: %d notice(s) may or may not have been delivered; they are not resent "
+                           "(python -m bot.reminders --report)", uncertain)
         return result
 
     def close(self) -> None:

@@ -237,7 +237,7 @@ def world(db_url: str, clock: FakeClock) -> World:
 
 def transient(retry_after: Optional[float] = None) -> TransientFailure:
     """A transient failure as a test sender raises it."""
-    return TransientFailure("HTTP 500", retry_after=retry_after)
+    return TransientFailure("connection refused", retry_after=retry_after)
 
 
 def blocked() -> UnreachableFailure:

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.db.models import NotificationLog
+from bot.reminders import claims
 from bot.reminders.clock import to_db
 from bot.reminders.delivery import AmbiguousFailure, Router
 from tests.reminders.conftest import ZONE, FakeClock, World, blocked, local, transient
@@ -152,17 +153,25 @@ async def test_crash_between_claim_and_send_is_retried_after_the_lease(world: Wo
     assert notice.state == "sent" and notice.attempts == 2 and notice.claimed_by.startswith("w1/")
 
 
-async def test_a_late_outcome_cannot_overwrite_a_newer_claim(world: World):
+async def test_an_expired_claim_cannot_send_nor_record(world: World):
     await _ready_at(world, "2024-03-04 10:00")
     slow = world.service(worker="slow")
     slow.plan()
     token, ids = slow.outbox.claim(world.clock())
     world.clock.advance(minutes=6)
+    now = to_db(world.clock())
+    lease = dt.timedelta(minutes=5)
+    assert claims.begin_send(world.sessions, token, ids[0], now, lease=lease) is False  # the lease is gone
     fresh = world.service(worker="fresh")
     fresh_token, fresh_ids = fresh.outbox.claim(world.clock())
     assert fresh_ids == ids
-    assert slow.outbox._finish(token, ids[0], state="failed") is False
-    assert fresh.outbox._finish(fresh_token, ids[0], state="sent") is True
+    assert claims.begin_send(world.sessions, token, ids[0], now, lease=lease) is False  # and taken over
+    assert claims.release(world.sessions, token, ids[0]) is False
+    assert claims.finish(world.sessions, token, ids[0], state="failed") is False
+    assert claims.begin_send(world.sessions, fresh_token, ids[0], now, lease=lease) is True
+    assert claims.finish(world.sessions, token, ids[0], state="failed") is False
+    assert claims.finish(world.sessions, fresh_token, ids[0], state="sent") is True
+    assert world.notices()[0].state == "sent"
 
 
 async def test_zalo_inside_window_outside_window_and_zns(world: World):
@@ -274,14 +283,16 @@ async def test_a_long_batch_hands_back_what_it_could_not_send_in_time(world: Wor
     original = world.telegram.send_text
 
     async def slow(recipient_id: str, text: str) -> None:
-        await asyncio.sleep(0.06)
+        world.clock.advance(seconds=40)  # each send takes 40 s of the 300 s lease
         await original(recipient_id, text)
 
     world.telegram.send_text = slow  # type: ignore[method-assign]
-    service = world.service(lease=dt.timedelta(seconds=0.2), concurrency=1)
+    service = world.service(concurrency=1)
     first = await service.run_once_async()
-    assert first.delivered.released > 0 and first.delivered.sent < 5
-    for _ in range(5):
-        await service.run_once_async()
+    # sends start at +0, +40, +80, +120 s; at +160 s half the lease is gone: the last one is handed back
+    assert (first.delivered.sent, first.delivered.released) == (4, 1)
+    (released,) = [n for n in world.notices() if n.state == "pending"]
+    assert released.claimed_by is None and released.attempts == 0
+    await service.run_once_async()
     assert sorted(m.to for m in world.telegram.sent) == [str(500 + i) for i in range(5)]
     assert {(n.state, n.attempts) for n in world.notices()} == {("sent", 1)}
