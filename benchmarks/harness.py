@@ -69,7 +69,7 @@ def running_assistant(database_url: str, workdir: Path, extra_env: Optional[Dict
         try:
             wait_for_port("127.0.0.1", int(env["RASA_PORT"]), timeout=startup_timeout, proc=proc)
             url = f"http://127.0.0.1:{env['RASA_PORT']}"
-            httpx.get(f"{url}/status", timeout=120)
+            httpx.get(f"{url}/", timeout=120)  # Rasa's root route (the HTTP API is off)
             yield url
         finally:
             os.killpg(proc.pid, signal.SIGINT)

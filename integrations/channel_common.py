@@ -16,6 +16,8 @@
   ``endpoints.yml`` configures one - exactly like every other bot text. No reply text
   lives in Python.
 * **Splitting** (:func:`split_message`): long replies are cut at paragraph boundaries.
+* **Webhook plumbing** (bounded JSON parsing, per-conversation ordered background tasks,
+  routes) lives in :mod:`integrations.webhooks` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -23,54 +25,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from sqlalchemy import Boolean, DateTime, bindparam, delete, text, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import ChatUser, ProcessedMessage, RateLimitHit, utcnow
 from bot.db.session import get_sessionmaker, session_scope
+from integrations.webhooks import (  # noqa: F401 - re-exported for the channels
+    BackgroundTasks,
+    ConversationSlot,
+    WebhookRejected,
+    check_size,
+    parse_json,
+    parse_json_object,
+    webhook_blueprint,
+)
 
 logger = logging.getLogger(__name__)
 
 RESPONSE_TEXT_ONLY = "utter_text_only"
 RESPONSE_RATE_LIMITED = "utter_rate_limited"
 RESPONSE_WELCOME_FOLLOW = "utter_welcome_follow"
-
-
-# -- webhook input --------------------------------------------------------------------------------
-
-
-class WebhookRejected(Exception):
-    """An inbound webhook we refuse with a 4xx (never a 500)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def check_size(body: bytes, content_length: Optional[str], max_bytes: int) -> None:
-    """Refuse bodies larger than ``max_bytes`` (413)."""
-    declared = int(content_length) if content_length and content_length.isdigit() else 0
-    if len(body) > max_bytes or declared > max_bytes:
-        raise WebhookRejected(413, f"body of {max(len(body), declared)} bytes exceeds {max_bytes}")
-
-
-def parse_json_object(body: bytes) -> Dict[str, Any]:
-    """Parse a JSON object or raise :class:`WebhookRejected` (400)."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WebhookRejected(400, f"malformed JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise WebhookRejected(400, "JSON body is not an object")
-    return data
 
 
 # -- admission: de-duplication, per-user rate limit, interaction ------------------------------------
@@ -277,48 +257,6 @@ async def render_response(agent: Any, response: str, sender_id: str, output_chan
     return message
 
 
-# -- background processing ------------------------------------------------------------------------
-
-
-class BackgroundTasks:
-    """In-flight webhook processing tasks: logged on failure, drained on shutdown.
-
-    Holds only running tasks (no user state), so a crash loses at most what was in flight.
-    """
-
-    def __init__(self) -> None:
-        self._tasks: Set[asyncio.Task] = set()
-
-    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task:
-        """Run ``coro`` in the background."""
-        task = asyncio.get_running_loop().create_task(self._guard(coro, name), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    @staticmethod
-    async def _guard(coro: Awaitable[Any], name: str) -> None:
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("background task %s failed", name)
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    async def drain(self, timeout: float = 15.0) -> None:
-        """Wait for in-flight tasks (at most ``timeout`` seconds), then cancel the rest."""
-        if not self._tasks:
-            return
-        done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-        for task in pending:
-            task.cancel()
-        if pending:
-            logger.warning("cancelled %d webhook tasks at shutdown", len(pending))
-
-
 # -- splitting long replies -----------------------------------------------------------------------
 
 
@@ -384,29 +322,3 @@ def _hard_cut(text: str, limit: int, length: Callable[[str], int]) -> List[str]:
     if current:
         chunks.append("".join(current))
     return chunks
-
-
-def webhook_blueprint(name: str, module: str, handle: Callable[[Any], Awaitable[Any]], tasks: Any,
-                      close: Callable[[], Awaitable[None]]) -> Any:
-    """A channel's Sanic blueprint: ``GET /`` (health), ``POST /webhook``; drains tasks and closes on stop."""
-    from sanic import Blueprint, response
-
-    bp = Blueprint(name, module)
-
-    @bp.route("/", methods=["GET"])
-    async def health(_: Any) -> Any:
-        return response.json({"status": "ok"})
-
-    @bp.route("/webhook", methods=["POST"])
-    async def webhook(request: Any) -> Any:
-        return await handle(request)
-
-    @bp.listener("before_server_stop")
-    async def drain(_app: Any, _loop: Any) -> None:
-        await tasks.drain()
-
-    @bp.listener("after_server_stop")
-    async def stop(_app: Any, _loop: Any) -> None:
-        await close()
-
-    return bp

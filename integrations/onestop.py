@@ -8,11 +8,16 @@
 
 Both raise :class:`SourceUnavailable` when the source cannot answer, so the
 assistant can apologise and give the hotline instead of failing.
+
+The push endpoint checks the bearer token first, then the size and the (depth-limited)
+JSON with the channels' shared parser (:mod:`integrations.webhooks`), then every field's
+JSON type and size (422 naming the field) before anything reaches the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import json
 import logging
@@ -27,6 +32,7 @@ from bot.db.models import Dossier
 from bot.db.session import session_scope
 from bot.dossiers.service import DossierRecord, upsert_dossier
 from bot.settings import Settings, get_settings
+from integrations.webhooks import WebhookRejected, check_size, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -142,12 +148,83 @@ def make_source(settings: Optional[Settings] = None) -> DossierSource:
     return LocalDossierSource()
 
 
-def apply_push(payload: Any, database_url: Optional[str] = None) -> int:
-    """Validate a pushed dossier (or list of them) and upsert all in one transaction."""
+class PushFieldError(ValueError):
+    """A dossier field of the wrong JSON type or size (the push endpoint answers 422 naming it)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_REQUIRED_TEXT = ("code", "procedure_name", "status")
+_OPTIONAL_TEXT = ("procedure_code", "applicant_name", "applicant_phone", "agency_name", "pickup_place", "note")
+_DATES = {"appointment_date": dt.date.fromisoformat, "new_appointment_date": dt.date.fromisoformat,
+          "received_at": dt.datetime.fromisoformat, "completed_at": dt.datetime.fromisoformat}
+MAX_FEE_VND = 2**31 - 1  # the column is a 32-bit INTEGER
+
+
+def check_dossier_fields(item: Dict[str, Any], where: str = "") -> None:
+    """Check the JSON type of every known dossier field (unknown fields are ignored).
+
+    Raises:
+        PushFieldError: naming the first wrongly typed field.
+    """
+    for name in _REQUIRED_TEXT:
+        if name in item and not isinstance(item[name], str):
+            raise PushFieldError(f"{where}{name} must be a string", name)
+    for name in _OPTIONAL_TEXT:
+        if item.get(name) is not None and not isinstance(item[name], str):
+            raise PushFieldError(f"{where}{name} must be a string or null", name)
+    for name, parse in _DATES.items():
+        value = item.get(name)
+        if value is None or value == "":
+            continue
+        try:
+            if not isinstance(value, str):
+                raise TypeError(name)
+            parse(value)
+        except (TypeError, ValueError) as exc:
+            kind = "datetime" if name.endswith("_at") else "date"
+            raise PushFieldError(f"{where}{name} must be an ISO {kind} string or null", name) from exc
+    docs = item.get("missing_documents")
+    if docs is not None and not (isinstance(docs, list) and all(isinstance(d, str) for d in docs)):
+        raise PushFieldError(f"{where}missing_documents must be a list of strings", "missing_documents")
+    fee = item.get("fee_due_vnd")
+    if fee is not None:
+        whole = isinstance(fee, int) and not isinstance(fee, bool)
+        digits = isinstance(fee, str) and fee.isascii() and fee.strip().isdigit()
+        if not (whole or digits) or not 0 <= int(fee) <= MAX_FEE_VND:
+            raise PushFieldError(f"{where}fee_due_vnd must be a whole number of dong from 0 to {MAX_FEE_VND}",
+                                 "fee_due_vnd")
+
+
+def check_dossier_sizes(record: DossierRecord, where: str = "") -> None:
+    """Refuse values longer than their database column (instead of a database error)."""
+    for column in Dossier.__table__.columns:
+        length = getattr(column.type, "length", None)
+        value = getattr(record, column.name, None)
+        if length and isinstance(value, str) and len(value) > length:
+            raise PushFieldError(f"{where}{column.name} is longer than {length} characters", column.name)
+
+
+def validate_push(payload: Any) -> List[DossierRecord]:
+    """A pushed dossier (or list of them) as records; ValueError / :class:`PushFieldError` if invalid."""
     items = payload if isinstance(payload, list) else [payload]
     if not items or not all(isinstance(i, dict) for i in items):
         raise ValueError("expected a dossier object or a list of them")
-    records = [DossierRecord.from_dict(i) for i in items]
+    records = []
+    for index, item in enumerate(items, 1):
+        where = f"dossier #{index}: " if isinstance(payload, list) else ""
+        check_dossier_fields(item, where)
+        record = DossierRecord.from_dict(item)
+        check_dossier_sizes(record, where)
+        records.append(record)
+    return records
+
+
+def apply_push(payload: Any, database_url: Optional[str] = None) -> int:
+    """Validate a pushed dossier (or list of them) and upsert all in one transaction."""
+    records = validate_push(payload)
     with session_scope(database_url) as session:
         for record in records:
             upsert_dossier(session, record)
@@ -172,15 +249,21 @@ def _push_blueprint(token: str, max_bytes: int):  # type: ignore[no-untyped-def]
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             logger.warning("one-stop push rejected: bad token from %s", request.ip)
             return response.json({"error": "unauthorized"}, status=401)
-        if len(request.body or b"") > max_bytes:
-            return response.json({"error": "payload too large"}, status=413)
         try:
-            payload = json.loads(request.body or b"")
+            check_size(request.body or b"", request.headers.get("content-length"), max_bytes)
+            payload = parse_json(request.body or b"")
+        except WebhookRejected as exc:
+            logger.warning("one-stop push rejected with %d: %s", exc.status, exc.reason)
+            if exc.status == 413:
+                return response.json({"error": "payload too large"}, status=413)
+            malformed = exc.reason.startswith("malformed JSON")
+            return response.json({"error": "malformed JSON" if malformed else exc.reason[:200]}, status=exc.status)
+        try:
             count = await asyncio.get_running_loop().run_in_executor(None, apply_push, payload)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return response.json({"error": "malformed JSON"}, status=400)
+        except PushFieldError as exc:
+            return response.json({"error": str(exc)[:300], "field": exc.field}, status=422)
         except ValueError as exc:
-            return response.json({"error": str(exc)}, status=422)
+            return response.json({"error": str(exc)[:300]}, status=422)
         except SQLAlchemyError:
             logger.exception("one-stop push: database error")
             return response.json({"error": "database unavailable, retry later"}, status=503)
@@ -228,6 +311,8 @@ def records_from_file(text: str) -> List[DossierRecord]:
     out = []
     for i, item in enumerate(items, 1):
         try:
+            if isinstance(item, dict):
+                check_dossier_fields(item)
             out.append(DossierRecord.from_dict(item))
         except (ValueError, TypeError, AttributeError) as exc:
             raise ValueError(f"dossier #{i}: {exc}") from exc

@@ -9,8 +9,10 @@ Inbound (``POST /webhooks/telegram/webhook``):
    when they address the bot (``@botname``, a reply to the bot, or a command);
 3. :func:`integrations.channel_common.admit_inbound` de-duplicates ``update_id`` in the
    database and applies the per-user rate limit;
-4. the webhook answers 200 at once and the message is handled in a background task:
-   text goes to Rasa (``sender_id`` = the Telegram *user* id, replies go to the chat
+4. the webhook answers 200 at once and the message is handled in a background task,
+   after the earlier messages of the same conversation (strictly in arrival order):
+   text goes to Rasa with the server-set conversation id (``telegram:<user>`` in a
+   private chat, ``telegram:group:<chat>:<user>`` in a group; replies go to the chat
    the message came from), photos / stickers / voice / files get ``utter_text_only``,
    a flood gets ``utter_rate_limited`` once.
 
@@ -20,6 +22,9 @@ buttons become an inline keyboard whose ``callback_data`` is a short hash of the
 payload, sends are paced (1 message/s per chat, 3 s per group, ~30/s overall),
 ``RetryAfter`` is waited out and retried, and ``Forbidden`` (the user blocked the bot)
 marks the user unreachable and raises :class:`integrations.errors.UserUnreachable`.
+A send is repeated only when it certainly did not reach Telegram (connect / pool
+failures, ``RetryAfter``); after a read/write error, a dropped connection or a 5xx it
+raises ``TransientChannelError(maybe_delivered=True)`` instead (never sent twice).
 
 Button payloads: Telegram allows 64 bytes of ``callback_data``. Payloads that are short
 ASCII (``/greet``, ``/affirm``) travel as ``=<payload>``; any other payload travels as
@@ -66,6 +71,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.conversations.identity import conversation_id, parse_conversation_id
 from bot.settings import Settings, get_settings
 from integrations.channel_common import (
     RESPONSE_RATE_LIMITED,
@@ -223,6 +229,16 @@ class SendThrottle:
         self._global_next = max(self._global_next, until)
 
 
+def _not_sent(exc: BaseException) -> bool:
+    """True when PTB's error proves the request never left this process (connect / pool failure)."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def _retry_after_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -243,9 +259,10 @@ class TelegramSender:
         chat_interval: minimum seconds between two messages to one private chat.
         group_interval: the same for group chats (Telegram allows ~20/min per group).
         global_rate: messages per second overall.
-        max_retries: retries after ``RetryAfter``, 5xx or connection errors.
+        max_retries: retries after ``RetryAfter`` or errors that prove nothing was sent (connect /
+            pool failures); idempotent calls (``getMe``, ``setWebhook`` ...) also after 5xx / timeouts.
         max_retry_wait: longest ``RetryAfter`` waited in-process; longer ones are raised.
-        retry_backoff: first backoff after a 5xx / connection error (doubles each retry).
+        retry_backoff: first backoff after a connection error (doubles each retry).
         database_url: database for marking blocked users (default ``DATABASE_URL``).
         pool_size: HTTP connections to the Bot API.
     """
@@ -312,7 +329,7 @@ class TelegramSender:
     async def username(self) -> Optional[str]:
         """The bot's @username (``getMe``, cached)."""
         if self._username is None:
-            me = await self._call(None, lambda _chat: self.bot.get_me(), throttled=False)
+            me = await self._call(None, lambda _chat: self.bot.get_me(), throttled=False, idempotent=True)
             self._username = me.username
         return self._username
 
@@ -329,7 +346,9 @@ class TelegramSender:
 
         Raises:
             UserUnreachable: the user blocked the bot / the chat does not exist (user marked unreachable).
-            TransientChannelError: timeouts, 5xx, flood control longer than ``max_retry_wait``.
+            TransientChannelError: flood control longer than ``max_retry_wait``, Telegram unreachable;
+                with ``maybe_delivered=True`` when the message may have gone out (read/write timeout,
+                dropped connection, 5xx, a later part failing): do not resend it then.
             TokenError: the bot token was rejected.
             PermanentChannelError: Telegram refused the request.
         """
@@ -348,7 +367,14 @@ class TelegramSender:
                 return self.bot.send_message(chat, chunk, reply_markup=markup if last else None,
                                              reply_parameters=reply if first else None)
 
-            await self._call(chat_id, call)
+            try:
+                await self._call(chat_id, call)
+            except ChannelError as exc:
+                if index and exc.retryable and not getattr(exc, "maybe_delivered", False):
+                    # earlier parts went out: sending the text again would repeat them
+                    raise TransientChannelError(f"{exc} (after {index} of {len(chunks)} parts were sent)",
+                                                channel=CHANNEL, code=exc.code, maybe_delivered=True) from exc
+                raise
 
     async def send_photo(self, chat_id: Any, url: str, caption: Optional[str] = None) -> None:
         """Send a photo by URL."""
@@ -357,7 +383,8 @@ class TelegramSender:
     async def answer_callback(self, callback_query_id: str) -> None:
         """Stop the button's loading spinner; failures are logged, never raised."""
         try:
-            await self._call(None, lambda _chat: self.bot.answer_callback_query(callback_query_id), throttled=False)
+            await self._call(None, lambda _chat: self.bot.answer_callback_query(callback_query_id), throttled=False,
+                             idempotent=True)
         except ChannelError as exc:
             logger.info("answerCallbackQuery failed: %s", exc)
 
@@ -366,15 +393,16 @@ class TelegramSender:
         """Register the webhook ``url`` with ``secret_token`` and our allowed update types."""
         return await self._call(None, lambda _chat: self.bot.set_webhook(
             url=url, secret_token=secret_token, allowed_updates=ALLOWED_UPDATES,
-            max_connections=max_connections, drop_pending_updates=drop_pending_updates), throttled=False)
+            max_connections=max_connections, drop_pending_updates=drop_pending_updates), throttled=False,
+            idempotent=True)
 
     async def delete_webhook(self) -> bool:
         """Remove the webhook."""
-        return await self._call(None, lambda _chat: self.bot.delete_webhook(), throttled=False)
+        return await self._call(None, lambda _chat: self.bot.delete_webhook(), throttled=False, idempotent=True)
 
     async def webhook_info(self) -> Dict[str, Any]:
         """``getWebhookInfo`` as a dict."""
-        info = await self._call(None, lambda _chat: self.bot.get_webhook_info(), throttled=False)
+        info = await self._call(None, lambda _chat: self.bot.get_webhook_info(), throttled=False, idempotent=True)
         return info.to_dict()
 
     @staticmethod
@@ -393,8 +421,17 @@ class TelegramSender:
         return InlineKeyboardMarkup(rows) if rows else None
 
     # -- error handling ----------------------------------------------------------------------
-    async def _call(self, chat_id: Any, fn: Callable[[Any], Awaitable[T]], *, throttled: bool = True) -> T:
-        """Run one Bot API call with pacing, retries and typed errors."""
+    async def _call(self, chat_id: Any, fn: Callable[[Any], Awaitable[T]], *, throttled: bool = True,
+                    idempotent: bool = False) -> T:
+        """Run one Bot API call with pacing, retries and typed errors.
+
+        A call is repeated only when the failed attempt certainly did not reach Telegram
+        (connect error or timeout, pool timeout, ``RetryAfter``, ``ChatMigrated``), or when
+        ``idempotent`` says repeating it is harmless. A failure after the request may have
+        been written (read/write timeout or error, dropped connection, HTTP 5xx) raises
+        :class:`TransientChannelError` with ``maybe_delivered=True`` at once: a message is
+        never sent twice by this client.
+        """
         await self._ensure_open()
         attempt = 0
         while True:
@@ -430,15 +467,12 @@ class TelegramSender:
                         await mark_unreachable(CHANNEL, str(chat_id), exc.message[:200], self.database_url)
                     raise UserUnreachable(exc.message, reason="chat_not_found", channel=CHANNEL, code=400) from exc
                 raise PermanentChannelError(exc.message, channel=CHANNEL, code=400) from exc
-            except TimedOut as exc:
-                not_sent = isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
-                if not not_sent or attempt >= self.max_retries:
-                    raise TransientChannelError(f"Telegram timed out: {exc.message}", channel=CHANNEL,
+            except NetworkError as exc:  # TimedOut too; connect/pool errors, dropped connections, 5xx
+                not_sent = _not_sent(exc)
+                if not (not_sent or idempotent) or attempt >= self.max_retries:
+                    kind = "timed out" if isinstance(exc, TimedOut) else "unavailable"
+                    raise TransientChannelError(f"Telegram {kind}: {exc.message}", channel=CHANNEL,
                                                 maybe_delivered=not not_sent) from exc
-                await asyncio.sleep(min(self.retry_backoff * 2**attempt, 5.0))
-            except NetworkError as exc:  # 5xx, connection refused/reset
-                if attempt >= self.max_retries:
-                    raise TransientChannelError(f"Telegram unavailable: {exc.message}", channel=CHANNEL) from exc
                 await asyncio.sleep(min(self.retry_backoff * 2**attempt, 5.0))
             except TelegramError as exc:
                 raise PermanentChannelError(exc.message, channel=CHANNEL) from exc
@@ -448,11 +482,26 @@ class TelegramSender:
 # -- output channel -------------------------------------------------------------------------------
 
 
+def telegram_chat(recipient_id: Any) -> str:
+    """The Telegram chat of a conversation id (a bare numeric chat id is taken as is).
+
+    Raises:
+        PermanentChannelError: the id belongs to another channel (never sent to Telegram).
+    """
+    identity = parse_conversation_id(str(recipient_id))
+    if identity is None and str(recipient_id).lstrip("-").isdigit():
+        return str(recipient_id)
+    if identity is None or identity.channel != CHANNEL:
+        raise PermanentChannelError(f"{str(recipient_id)[:40]!r} is not a Telegram conversation", channel=CHANNEL)
+    return identity.chat_id or identity.user_id
+
+
 class TelegramOutput(OutputChannel):
     """Rasa output channel over :class:`TelegramSender`.
 
-    ``chat_id`` overrides the recipient: Rasa addresses the *user* (``sender_id``) while
-    a group message must be answered in the group, as a reply to the user's message.
+    Rasa addresses the conversation id (``telegram:<user>`` / ``telegram:group:<chat>:<user>``);
+    it is mapped back to the Telegram chat. ``chat_id`` overrides the recipient: a group
+    message is answered in the group, as a reply to the user's message.
     """
 
     @classmethod
@@ -467,7 +516,7 @@ class TelegramOutput(OutputChannel):
         self.reply_to_message_id = reply_to_message_id
 
     def _target(self, recipient_id: str) -> Any:
-        return self.chat_id if self.chat_id is not None else recipient_id
+        return self.chat_id if self.chat_id is not None else telegram_chat(recipient_id)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send text (split when long)."""
@@ -516,6 +565,7 @@ class TelegramInbound:
     user_id: int
     chat_id: int
     is_group: bool
+    conversation_id: str = ""  # the Rasa sender id, set by the server (see bot.conversations.identity)
     text: Optional[str] = None
     message_id: Optional[int] = None
     callback_query_id: Optional[str] = None
@@ -594,7 +644,7 @@ class TelegramInput(InputChannel):
         return self._sender
 
     def get_output_channel(self) -> TelegramOutput:
-        """Output channel for pushes through Rasa (recipient = user id = private chat id)."""
+        """Output channel for pushes through Rasa (recipient = conversation id, mapped to its chat)."""
         return TelegramOutput(self.sender)
 
     # -- parsing -----------------------------------------------------------------------------
@@ -609,8 +659,8 @@ class TelegramInput(InputChannel):
             raise WebhookRejected(400, "update_id missing or not an integer")
         try:
             return Update.de_json(data, self.sender.bot)
-        except (TypeError, KeyError, ValueError, AttributeError) as exc:
-            raise WebhookRejected(400, f"not a Telegram update: {exc!r}") from exc
+        except Exception as exc:  # PTB builds objects from any dict; whatever it trips on is a bad update
+            raise WebhookRejected(400, f"not a Telegram update: {type(exc).__name__}") from exc
 
     async def classify(self, update: Update) -> Optional[TelegramInbound]:
         """Decide what an update is; None for updates we deliberately ignore."""
@@ -628,6 +678,7 @@ class TelegramInput(InputChannel):
         base = {
             "update_id": update.update_id, "user_id": user.id, "chat_id": message.chat.id, "is_group": is_group,
             "message_id": message.message_id,
+            "conversation_id": conversation_id(CHANNEL, user.id, chat_id=message.chat.id if is_group else None),
             "metadata": {"telegram": {"chat_id": message.chat.id, "chat_type": message.chat.type,
                                       "update_id": update.update_id, "message_id": message.message_id,
                                       "edited": update.edited_message is not None,
@@ -651,9 +702,11 @@ class TelegramInput(InputChannel):
             for button in row:
                 if button.callback_data:
                     titles[str(button.callback_data)] = button.text
+        is_group = chat is not None and chat.type in ("group", "supergroup")
         return TelegramInbound(
             kind="callback", update_id=update.update_id, user_id=query.from_user.id, chat_id=chat_id,
-            is_group=chat is not None and chat.type in ("group", "supergroup"),
+            is_group=is_group,
+            conversation_id=conversation_id(CHANNEL, query.from_user.id, chat_id=chat_id if is_group else None),
             message_id=getattr(message, "message_id", None), callback_query_id=query.id,
             callback_data=query.data, button_titles=titles,
             metadata={"telegram": {"chat_id": chat_id, "update_id": update.update_id, "callback": True,
@@ -719,7 +772,10 @@ class TelegramInput(InputChannel):
                 raise WebhookRejected(401, "missing or wrong secret token")
             check_size(request.body, request.headers.get("content-length"), self.max_body_bytes)
             update = self.parse_update(request.body)
-            inbound = await self.classify(update)
+            try:
+                inbound = await self.classify(update)
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+                raise WebhookRejected(400, f"malformed Telegram update: {type(exc).__name__}") from exc
         except WebhookRejected as exc:
             logger.warning("telegram webhook rejected with %d from %s: %s", exc.status, request.ip, exc.reason)
             return response.json({"ok": False, "error": exc.reason[:200]}, status=exc.status)
@@ -728,25 +784,26 @@ class TelegramInput(InputChannel):
         if len(self.tasks) >= self.max_in_flight:  # overloaded: not claimed, so Telegram's retry is processed
             logger.warning("telegram: %d updates in flight; asking Telegram to retry later", len(self.tasks))
             return response.json({"ok": False, "error": "busy"}, status=503)
-        try:
-            admission = await admit_inbound(
-                platform=CHANNEL, message_id=f"{self.bot_id}:{inbound.update_id}", channel=CHANNEL,
-                user_id=str(inbound.user_id), limit=self.rate_limit, database_url=self.database_url,
-            )
-        except Exception:
-            logger.exception("telegram admission failed; Telegram will retry update %s", inbound.update_id)
-            return response.json({"ok": False, "error": "temporarily unavailable"}, status=503)
-        if admission.duplicate:
-            logger.info("telegram update %s already processed; skipped", inbound.update_id)
-            return response.json({"ok": True, "status": "duplicate"})
-        agent = getattr(request.app.ctx, "agent", None)
-        self.tasks.spawn(self.process(inbound, admission, on_new_message, agent), f"telegram-{inbound.update_id}")
+        with self.tasks.reserve(inbound.conversation_id) as slot:  # arrival order, before the first await
+            try:
+                admission = await admit_inbound(
+                    platform=CHANNEL, message_id=f"{self.bot_id}:{inbound.update_id}", channel=CHANNEL,
+                    user_id=str(inbound.user_id), limit=self.rate_limit, database_url=self.database_url,
+                )
+            except Exception:
+                logger.exception("telegram admission failed; Telegram will retry update %s", inbound.update_id)
+                return response.json({"ok": False, "error": "temporarily unavailable"}, status=503)
+            if admission.duplicate:
+                logger.info("telegram update %s already processed; skipped", inbound.update_id)
+                return response.json({"ok": True, "status": "duplicate"})
+            agent = getattr(request.app.ctx, "agent", None)
+            slot.spawn(self.process(inbound, admission, on_new_message, agent), f"telegram-{inbound.update_id}")
         return response.json({"ok": True, "status": "limited" if admission.limited else "accepted"})
 
     async def process(self, inbound: TelegramInbound, admission: Admission,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]], agent: Any) -> None:
-        """Handle one admitted update (runs after the webhook answered)."""
-        sender_id = str(inbound.user_id)
+        """Handle one admitted update (runs after the webhook answered, in conversation order)."""
+        sender_id = inbound.conversation_id
         output = TelegramOutput(self.sender, chat_id=inbound.chat_id,
                                 reply_to_message_id=inbound.message_id if inbound.is_group else None)
         try:

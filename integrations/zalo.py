@@ -13,7 +13,9 @@ timeout on every call:
 
 Zalo error codes become :mod:`integrations.errors` exceptions (-124/-216 token -> one
 refresh and retry, then :class:`TokenError`; -211/-144 :class:`QuotaExceeded`; -213/-230
-:class:`UserUnreachable`; -32/HTTP 429/5xx :class:`TransientChannelError`).
+:class:`UserUnreachable`; -32/HTTP 429 :class:`TransientChannelError`, retried; a read/write error, a dropped
+connection or HTTP 5xx may have been delivered: ``TransientChannelError(maybe_delivered=True)``,
+never retried).
 
 Tokens (:class:`ZaloTokenManager`): the access token lasts ~25 h and each refresh token
 works ONCE. The pair lives in table ``oauth_tokens`` (provider ``zalo_oa``) and is
@@ -24,17 +26,17 @@ tokens only seed an empty table, so a restart never reuses a spent refresh token
 
 Inbound (``POST /webhooks/zalo/webhook``): ``X-ZEvent-Signature`` =
 ``mac=`` + sha256(app_id + raw body + timestamp + OA secret key) compared in constant
-time, stale timestamps refused, ``message.msg_id`` de-duplicated in the database, the
-per-user rate limit applied, HTTP 200 returned at once and the event processed in a
-background task (Zalo retries slow webhooks).
+time *before* the body is parsed (the timestamp is read from the raw bytes, then must
+equal the parsed one), stale timestamps refused, ``message.msg_id`` de-duplicated in
+the database, the per-user rate limit applied, HTTP 200 returned at once and the event
+processed in a background task after the earlier events of the same conversation
+(Zalo retries slow webhooks). The conversation id is ``zalo:<user id>``, set here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import re
 import time
@@ -75,6 +77,16 @@ from integrations.errors import (
     TokenError,
     TransientChannelError,
     UserUnreachable,
+)
+from integrations.zalo_webhook import (  # noqa: F401 - signature helpers re-exported
+    TIMESTAMP,
+    event_object,
+    expected_signature,
+    platform_id,
+    signed_timestamp,
+    verify_signature,
+    zalo_conversation,
+    zalo_user,
 )
 
 logger = logging.getLogger(__name__)
@@ -330,9 +342,10 @@ class ZaloClient:
         api_base: ``https://openapi.zalo.me`` or a fake.
         zns_base: ``https://business.openapi.zalo.me`` or a fake.
         timeout: timeout of every call, seconds.
-        max_retries: retries of calls that surely did not reach Zalo (connect errors, 5xx, 429).
+        max_retries: retries of calls that surely did not reach Zalo (connect errors, 429, rate
+            limit -32); never after a read/write error, a dropped connection or a 5xx.
         max_retry_wait: longest Retry-After honoured in-process.
-        retry_backoff: first backoff after a 5xx / connection error (doubles each retry).
+        retry_backoff: first backoff after a connection error (doubles each retry).
         default_template_id: ZNS template used when ``send_zns`` gets none.
         database_url: database for marking unreachable users.
     """
@@ -395,8 +408,9 @@ class ZaloClient:
     async def send_text(self, user_id: str, text: str) -> Optional[str]:
         """Send a customer-service text (split at 2000 characters); returns the last message id."""
         message_id = None
-        for chunk in split_message(text or "", MAX_TEXT):
-            message_id = await self._send_cs(user_id, {"text": chunk})
+        chunks = split_message(text or "", MAX_TEXT)
+        for index, chunk in enumerate(chunks):
+            message_id = await _part(index, len(chunks), self._send_cs(user_id, {"text": chunk}))
         return message_id
 
     async def send_buttons(self, user_id: str, text: str, buttons: Sequence[Dict[str, Any]]) -> Optional[str]:
@@ -408,12 +422,12 @@ class ZaloClient:
             logger.warning("Zalo shows at most %d buttons; %d dropped", MAX_BUTTONS, len(zalo_buttons) - MAX_BUTTONS)
             zalo_buttons = zalo_buttons[:MAX_BUTTONS]
         chunks = split_message(text or "", MAX_TEXT)
-        for chunk in chunks[:-1]:
-            await self._send_cs(user_id, {"text": chunk})
+        for index, chunk in enumerate(chunks[:-1]):
+            await _part(index, len(chunks), self._send_cs(user_id, {"text": chunk}))
         message: Dict[str, Any] = {"attachment": {"type": "template", "payload": {"buttons": zalo_buttons}}}
         if chunks:
             message["text"] = chunks[-1]
-        return await self._send_cs(user_id, message)
+        return await _part(max(len(chunks) - 1, 0), len(chunks), self._send_cs(user_id, message))
 
     async def send_image(self, user_id: str, url: str) -> Optional[str]:
         """Send an image by URL (media template)."""
@@ -488,8 +502,9 @@ class ZaloClient:
             raise TransientChannelError(f"Zalo call failed: {exc!r}", channel=channel, maybe_delivered=True) from exc
         if reply.status_code == 429:
             raise TransientChannelError("Zalo HTTP 429", retry_after=_retry_after(reply), channel=channel, code=429)
-        if reply.status_code >= 500:
-            raise TransientChannelError(f"Zalo HTTP {reply.status_code}", channel=channel, code=reply.status_code)
+        if reply.status_code >= 500:  # the request reached Zalo (or its gateway): it may have been sent
+            raise TransientChannelError(f"Zalo HTTP {reply.status_code}", channel=channel, code=reply.status_code,
+                                        maybe_delivered=True)
         try:
             data = reply.json()
         except ValueError as exc:
@@ -505,6 +520,18 @@ class ZaloClient:
         return data
 
 
+async def _part(index: int, total: int, send: Awaitable[Optional[str]]) -> Optional[str]:
+    """Await part ``index`` of a multi-part message; a retryable failure after earlier parts is ambiguous."""
+    try:
+        return await send
+    except ChannelError as exc:
+        if index and exc.retryable and not getattr(exc, "maybe_delivered", False):
+            # earlier parts went out: sending the text again would repeat them
+            raise TransientChannelError(f"{exc} (after {index} of {total} parts were sent)", channel=exc.channel,
+                                        code=exc.code, maybe_delivered=True) from exc
+        raise
+
+
 def _retry_after(reply: httpx.Response) -> Optional[float]:
     value = reply.headers.get("Retry-After")
     try:
@@ -513,31 +540,11 @@ def _retry_after(reply: httpx.Response) -> Optional[float]:
         return None
 
 
-# -- signature ------------------------------------------------------------------------------------
-
-
-def expected_signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
-    """``mac=`` + hex sha256(app_id + raw body + timestamp + OA secret key)."""
-    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
-    return f"mac={digest}"
-
-
-def verify_signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str, header: Optional[str]) -> bool:
-    """Constant-time check of ``X-ZEvent-Signature`` (with or without the ``mac=`` prefix)."""
-    if not header:
-        return False
-    provided = header.strip()
-    if not provided.startswith("mac="):
-        provided = f"mac={provided}"
-    return hmac.compare_digest(provided.lower().encode(),
-                               expected_signature(app_id, body, timestamp, oa_secret_key).encode())
-
-
 # -- output channel -------------------------------------------------------------------------------
 
 
 class ZaloOutput(OutputChannel):
-    """Rasa output channel over :class:`ZaloClient` (recipient = Zalo user id)."""
+    """Rasa output channel over :class:`ZaloClient` (recipient = conversation ``zalo:<user id>``)."""
 
     @classmethod
     def name(cls) -> str:
@@ -549,33 +556,34 @@ class ZaloOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send text."""
-        await self.client.send_text(recipient_id, text)
+        await self.client.send_text(zalo_user(recipient_id), text)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: List[Dict[str, Any]],
                                      **kwargs: Any) -> None:
         """Send text with buttons."""
-        await self.client.send_buttons(recipient_id, text, buttons)
+        await self.client.send_buttons(zalo_user(recipient_id), text, buttons)
 
     async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]],
                                  **kwargs: Any) -> None:
         """Quick replies are sent as buttons."""
-        await self.client.send_buttons(recipient_id, text, quick_replies)
+        await self.client.send_buttons(zalo_user(recipient_id), text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         """Send an image by URL."""
-        await self.client.send_image(recipient_id, image)
+        await self.client.send_image(zalo_user(recipient_id), image)
 
     async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
         """Attachments (links) are sent as text."""
         if isinstance(attachment, str):
-            await self.client.send_text(recipient_id, attachment)
+            await self.client.send_text(zalo_user(recipient_id), attachment)
         else:
             logger.warning("unsupported attachment for Zalo dropped: %r", type(attachment))
 
     async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         """Custom payloads with ``text`` (and ``buttons``) are sent; anything else is logged."""
         if isinstance(json_message, dict) and json_message.get("text"):
-            await self.client.send_buttons(recipient_id, str(json_message["text"]), json_message.get("buttons") or [])
+            await self.client.send_buttons(zalo_user(recipient_id), str(json_message["text"]),
+                                           json_message.get("buttons") or [])
         else:
             logger.warning("unsupported custom payload for Zalo dropped")
 
@@ -590,6 +598,7 @@ class ZaloInbound:
     kind: str  # text | media | follow | unfollow | ignored
     event_name: str
     user_id: str = ""
+    conversation_id: str = ""  # ``zalo:<user id>``, the Rasa sender id
     dedup_id: str = ""
     text: Optional[str] = None
     metadata: Dict[str, Any] = field(default_factory=dict)
@@ -658,20 +667,25 @@ class ZaloInput(InputChannel):
 
     # -- parsing -----------------------------------------------------------------------------
     def verify(self, body: bytes, headers: Any) -> Dict[str, Any]:
-        """Size, JSON, signature and freshness checks; returns the event (or raises WebhookRejected)."""
+        """Size, signature and freshness checks on the raw bytes, then the (depth-limited) JSON parse.
+
+        Returns the event, or raises :class:`WebhookRejected`.
+        """
         check_size(body, headers.get("content-length"), self.max_body_bytes)
         signature = headers.get("X-ZEvent-Signature")
         if not signature:
             raise WebhookRejected(401, "missing X-ZEvent-Signature")
-        event = parse_json_object(body)
-        timestamp = str(event.get("timestamp") or "")
-        if not timestamp.isdigit():
+        if not TIMESTAMP.search(body):
             raise WebhookRejected(400, "timestamp missing or not numeric")
-        if not verify_signature(self.app_id, body, timestamp, self.oa_secret_key, signature):
+        timestamp = signed_timestamp(self.app_id, body, self.oa_secret_key, signature)
+        if timestamp is None:
             raise WebhookRejected(401, "bad X-ZEvent-Signature")
         age_s = abs(time.time() * 1000 - int(timestamp)) / 1000
         if age_s > self.max_age_s:
             raise WebhookRejected(401, f"stale event ({age_s:.0f}s old)")
+        event = parse_json_object(body)
+        if str(event.get("timestamp")) != timestamp:
+            raise WebhookRejected(400, "the event's timestamp is not the signed one")
         return event
 
     @staticmethod
@@ -682,24 +696,26 @@ class ZaloInput(InputChannel):
             raise WebhookRejected(400, "event_name missing")
         timestamp = str(event.get("timestamp"))
         if name in ("follow", "unfollow"):
-            follower = str((event.get("follower") or {}).get("id") or "")
+            follower = platform_id(event_object(event, "follower").get("id"))
             if not follower:
                 raise WebhookRejected(400, f"{name} without follower.id")
             return ZaloInbound(kind=name, event_name=name, user_id=follower,
-                               dedup_id=f"{name}:{follower}:{timestamp}")
+                               conversation_id=zalo_conversation(follower), dedup_id=f"{name}:{follower}:{timestamp}")
         if name == "user_send_text" or name in MEDIA_EVENTS:
-            sender = str((event.get("sender") or {}).get("id") or "")
-            message = event.get("message") if isinstance(event.get("message"), dict) else {}
-            msg_id = str(message.get("msg_id") or "")
+            sender = platform_id(event_object(event, "sender").get("id"))
+            message = event_object(event, "message")
+            msg_id = platform_id(message.get("msg_id"))
             if not sender or not msg_id:
                 raise WebhookRejected(400, f"{name} without sender.id or message.msg_id")
             metadata = {"zalo": {"event": name, "msg_id": msg_id, "timestamp": timestamp,
                                  "user_id_by_app": event.get("user_id_by_app")}}
+            conversation = zalo_conversation(sender)
             if name == "user_send_text":
                 text = str(message.get("text") or "").strip()
                 return ZaloInbound(kind="text" if text else "ignored", event_name=name, user_id=sender,
-                                   dedup_id=msg_id, text=text, metadata=metadata)
-            return ZaloInbound(kind="media", event_name=name, user_id=sender, dedup_id=msg_id, metadata=metadata)
+                                   conversation_id=conversation, dedup_id=msg_id, text=text, metadata=metadata)
+            return ZaloInbound(kind="media", event_name=name, user_id=sender, conversation_id=conversation,
+                               dedup_id=msg_id, metadata=metadata)
         if name.startswith("oa_send_") or name in IGNORED_EVENTS:
             return ZaloInbound(kind="ignored", event_name=name)
         raise WebhookRejected(400, f"unknown event type {name!r}")
@@ -728,53 +744,55 @@ class ZaloInput(InputChannel):
         if len(self.tasks) >= self.max_in_flight:  # overloaded: not claimed, so Zalo's retry is processed
             logger.warning("zalo: %d events in flight; asking Zalo to retry later", len(self.tasks))
             return response.json({"error": "busy"}, status=503)
-        try:
-            admission = await admit_inbound(
-                platform=CHANNEL, message_id=inbound.dedup_id, channel=CHANNEL,
-                user_id=None if inbound.kind == "unfollow" else inbound.user_id,
-                limit=self.rate_limit, count_towards_limit=inbound.kind in ("text", "media"),
-                database_url=self.database_url,
-            )
-        except Exception:
-            logger.exception("zalo admission failed; Zalo may retry event %s", inbound.dedup_id)
-            return response.json({"error": "temporarily unavailable"}, status=503)
-        if admission.duplicate:
-            logger.info("zalo event %s already processed; skipped", inbound.dedup_id)
-            return response.json({"status": "duplicate"})
-        agent = getattr(request.app.ctx, "agent", None)
-        self.tasks.spawn(self.process(inbound, admission, on_new_message, agent), f"zalo-{inbound.dedup_id}")
+        with self.tasks.reserve(inbound.conversation_id) as slot:  # arrival order, before the first await
+            try:
+                admission = await admit_inbound(
+                    platform=CHANNEL, message_id=inbound.dedup_id, channel=CHANNEL,
+                    user_id=None if inbound.kind == "unfollow" else inbound.user_id,
+                    limit=self.rate_limit, count_towards_limit=inbound.kind in ("text", "media"),
+                    database_url=self.database_url,
+                )
+            except Exception:
+                logger.exception("zalo admission failed; Zalo may retry event %s", inbound.dedup_id)
+                return response.json({"error": "temporarily unavailable"}, status=503)
+            if admission.duplicate:
+                logger.info("zalo event %s already processed; skipped", inbound.dedup_id)
+                return response.json({"status": "duplicate"})
+            agent = getattr(request.app.ctx, "agent", None)
+            slot.spawn(self.process(inbound, admission, on_new_message, agent), f"zalo-{inbound.dedup_id}")
         return response.json({"status": "limited" if admission.limited else "accepted"})
 
     async def process(self, inbound: ZaloInbound, admission: Admission,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]], agent: Any) -> None:
-        """Handle one admitted event (runs after the webhook answered)."""
+        """Handle one admitted event (runs after the webhook answered, in conversation order)."""
         output = ZaloOutput(self.client)
-        user_id = inbound.user_id
+        user_id = inbound.user_id  # raw Zalo id: chat_users / reachability
+        sender_id = inbound.conversation_id
         try:
             if inbound.kind == "unfollow":
                 await mark_unreachable(CHANNEL, user_id, "unfollowed", self.database_url)
                 return
             if admission.limited:
                 if admission.notify:
-                    await self._notice(agent, RESPONSE_RATE_LIMITED, user_id, output)
+                    await self._notice(agent, RESPONSE_RATE_LIMITED, sender_id, output)
                 logger.info("zalo user %s is over the rate limit; event %s absorbed", user_id, inbound.dedup_id)
                 return
             if inbound.kind == "follow":
-                await self._notice(agent, RESPONSE_WELCOME_FOLLOW, user_id, output)
+                await self._notice(agent, RESPONSE_WELCOME_FOLLOW, sender_id, output)
             elif inbound.kind == "media":
-                await self._notice(agent, RESPONSE_TEXT_ONLY, user_id, output)
+                await self._notice(agent, RESPONSE_TEXT_ONLY, sender_id, output)
             else:
-                await on_new_message(UserMessage(inbound.text, output, user_id, input_channel=self.name(),
+                await on_new_message(UserMessage(inbound.text, output, sender_id, input_channel=self.name(),
                                                  message_id=inbound.dedup_id, metadata=inbound.metadata))
         except UserUnreachable as exc:
             logger.info("zalo user %s unreachable: %s", user_id, exc)
         except ChannelError as exc:
             logger.warning("zalo reply to %s failed: %r", user_id, exc)
 
-    async def _notice(self, agent: Any, name: str, user_id: str, output: ZaloOutput) -> None:
-        message = await render_response(agent, name, user_id, self.name())
+    async def _notice(self, agent: Any, name: str, sender_id: str, output: ZaloOutput) -> None:
+        message = await render_response(agent, name, sender_id, self.name())
         if message:
-            await output.send_response(user_id, message)
+            await output.send_response(sender_id, message)
 
 
 # -- credentials ----------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """End to end over both channels: signed webhook in -> Rasa NLU -> actions -> reply recorded by the fake API.
 
 Runs the real stack as ``make run`` does: the rasa-sdk action server and ``rasa run``
-(subprocesses) with the runtime credentials/endpoints written by ``bot.cli``, the
-channels configured from the environment and every outside API replaced by the loopback
-fakes. Needs a trained model (``make train``; or ``E2E_MODEL`` = path of a model).
+(subprocesses, Rasa's HTTP API off) with the runtime credentials/endpoints written by
+``bot.cli``, the channels configured from the environment and every outside API replaced
+by the loopback fakes. Conversations are read from the tracker store's table, under the
+server-set ids ``telegram:<user>`` / ``zalo:<user>``. Needs a trained model
+(``make train``; or ``E2E_MODEL`` = path of a model).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import httpx
 import pytest
 
 from bot.settings import ROOT, get_settings
 from tests.channels.conftest import WEBHOOK_SECRET
+from tests.e2e import trackers
 from tests.fakes.telegram_api import FakeTelegramAPI, callback_update, photo_update, text_update
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY, FakeZaloAPI, follow_event, image_event, signed
 from tests.fakes.zalo_api import text_event as zalo_text
@@ -48,18 +51,15 @@ def _free_port() -> int:
 class Stack:
     """The running stack and its fakes."""
 
-    def __init__(self, rasa_url: str, tg: FakeTelegramAPI, zalo: FakeZaloAPI) -> None:
-        self.rasa_url, self.tg, self.zalo = rasa_url, tg, zalo
+    def __init__(self, rasa_url: str, database_url: str, tg: FakeTelegramAPI, zalo: FakeZaloAPI) -> None:
+        self.rasa_url, self.database_url, self.tg, self.zalo = rasa_url, database_url, tg, zalo
         self.http = httpx.Client(timeout=30)
 
-    def tracker(self, sender_id: str) -> Dict[str, Any]:
-        return self.http.get(f"{self.rasa_url}/conversations/{sender_id}/tracker").json()
-
     def bot_texts(self, sender_id: str) -> List[str]:
-        return [e["text"].strip() for e in self.tracker(sender_id)["events"] if e["event"] == "bot" and e.get("text")]
+        return trackers.bot_texts(self.database_url, sender_id)
 
-    def last_intent(self, sender_id: str) -> str:
-        return self.tracker(sender_id)["latest_message"]["intent"]["name"]
+    def last_intent(self, sender_id: str) -> Optional[str]:
+        return trackers.last_intent(self.database_url, sender_id)
 
     def telegram(self, update: Dict[str, Any]) -> httpx.Response:
         return self.http.post(f"{self.rasa_url}/webhooks/telegram/webhook", json=update,
@@ -123,11 +123,11 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "rasa", "run", "--model", str(model), "--credentials",
                  str(paths["credentials"]), "--endpoints", str(paths["endpoints"]), "--port", str(rasa_port),
-                 "--interface", "127.0.0.1", "--enable-api"],
+                 "--interface", "127.0.0.1"],
                 cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 cli.wait_for_port("127.0.0.1", rasa_port, timeout=900, proc=proc)
-                yield Stack(f"http://127.0.0.1:{rasa_port}", tg, zalo)
+                yield Stack(f"http://127.0.0.1:{rasa_port}", database_url, tg, zalo)
             finally:
                 proc.terminate()
                 try:
@@ -145,7 +145,7 @@ def _domain_text(name: str) -> str:
 
 
 def test_telegram_conversation_end_to_end(stack: Stack):
-    tg, user = stack.tg, "111"
+    tg, user = stack.tg, "telegram:111"
 
     def sent() -> List[Dict[str, Any]]:
         return tg.sent_messages(111)
@@ -189,31 +189,32 @@ def test_telegram_conversation_end_to_end(stack: Stack):
 
 
 def test_zalo_conversation_end_to_end(stack: Stack):
-    zalo, user = stack.zalo, "246845883529197922"
+    zalo, zalo_id = stack.zalo, "246845883529197922"
+    user = f"zalo:{zalo_id}"
 
     def sent() -> List[Dict[str, Any]]:
-        return [m["message"] for m in zalo.cs_messages(user)]
+        return [m["message"] for m in zalo.cs_messages(zalo_id)]
 
     welcome = _domain_text("utter_welcome_follow").strip()
     def count() -> int:
         return len(sent())
 
-    assert _exchange(lambda: stack.zalo_event(follow_event(user)), count).status_code == 200
+    assert _exchange(lambda: stack.zalo_event(follow_event(zalo_id)), count).status_code == 200
     assert sent()[0]["text"] == welcome
     assert [b["type"] for b in sent()[0]["attachment"]["payload"]["buttons"]] == ["oa.query.hide"] * 3
 
-    greeting = zalo_text(user, "xin chào")
+    greeting = zalo_text(zalo_id, "xin chào")
     assert _exchange(lambda: stack.zalo_event(greeting), count).json()["status"] == "accepted"
     assert stack.last_intent(user) == "greet"
 
     # the citizen taps a button: Zalo posts its (hidden) payload as a user_send_text
     buttons = [m for m in sent()[1:] if m.get("attachment")][-1]["attachment"]["payload"]["buttons"]
     payload = buttons[0]["payload"]
-    assert _exchange(lambda: stack.zalo_event(zalo_text(user, payload)), count).status_code == 200
+    assert _exchange(lambda: stack.zalo_event(zalo_text(zalo_id, payload)), count).status_code == 200
     assert stack.last_intent(user) == payload.lstrip("/").split("{", 1)[0]
 
     notice = _domain_text("utter_text_only").strip()
-    assert _exchange(lambda: stack.zalo_event(image_event(user)), count).status_code == 200
+    assert _exchange(lambda: stack.zalo_event(image_event(zalo_id)), count).status_code == 200
     assert sent()[-1]["text"] == notice
 
     delivered = [m["text"] for m in sent()[1:] if m.get("text") != notice]

@@ -161,7 +161,8 @@ async def test_text_conversation_with_buttons(db_url, zalo_env):
         await client.post(text_event("8412", tap["payload"], msg_id="m-3"))
         await channel.tasks.drain()
     assert [(m.sender_id, m.text, m.input_channel) for m in agent.received] == [
-        ("8412", "thủ tục cấp lại CCCD", "zalo"), ("8412", "/greet", "zalo"), ("8412", "/check_status", "zalo")]
+        ("zalo:8412", "thủ tục cấp lại CCCD", "zalo"), ("zalo:8412", "/greet", "zalo"),
+        ("zalo:8412", "/check_status", "zalo")]
     assert cs_texts(zalo_env, "8412")[0] == "Bạn vừa hỏi: thủ tục cấp lại CCCD"
     assert welcome["text"].startswith(WELCOME)
     assert buttons == [{"title": "Hướng dẫn sử dụng", "type": "oa.query.hide", "payload": "/help"},
@@ -312,10 +313,14 @@ async def test_zalo_error_codes_map_to_typed_errors(sqlite_url, fake_zalo):
     with pytest.raises(PermanentChannelError):
         await client.send_text("u1", "x")
     fake_zalo.reset()
-    fake_zalo.fail_next(error=-32)
-    fake_zalo.fail_next(status=500)
+    fake_zalo.fail_next(error=-32)  # rate limit: Zalo refused it, so it is retried
     assert await client.send_text("u1", "qua được lỗi tạm thời")
-    assert [r.status for r in fake_zalo.calls(lambda r: r.path == PATH_CS)] == [200, 500, 200]
+    assert [r.status for r in fake_zalo.calls(lambda r: r.path == PATH_CS)] == [200, 200]
+    fake_zalo.reset()
+    fake_zalo.fail_next(status=500)  # Zalo got the request: it may have gone out, so it is not repeated
+    with pytest.raises(TransientChannelError) as info:
+        await client.send_text("u1", "x")
+    assert info.value.maybe_delivered is True and len(fake_zalo.calls(lambda r: r.path == PATH_CS)) == 1
     fake_zalo.reset()
     fake_zalo.fail_next(status=429, retry_after=1)
     started = time.monotonic()

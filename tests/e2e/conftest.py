@@ -1,5 +1,9 @@
 """A real assistant (action server + Rasa server with the trained model) on loopback ports,
-on a fresh seeded SQLite database, for end-to-end conversation tests over the REST channel."""
+on a fresh seeded SQLite database, for end-to-end conversation tests over the REST channel.
+
+The REST channel (``integrations.rest.DevRestInput``) files a client's ``sender`` under the
+conversation ``rest:<sender>``; what the bot said is read from the tracker store's table
+(Rasa's HTTP API is off)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ import pytest
 
 from benchmarks.harness import running_assistant
 from bot.cli import db_init
+from bot.conversations.identity import conversation_id
 from bot.settings import get_settings
+from tests.e2e.trackers import bot_events
 
 
 @dataclass
@@ -37,19 +43,16 @@ class Assistant:
     database_url: str
 
     def say(self, sender: str, message: str) -> Turn:
+        conversation = conversation_id("rest", sender)
+        before = bot_events(self.database_url, conversation)
         with httpx.Client(timeout=60) as client:
-            before = self._bot_events(client, sender)
             replies = client.post(f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": message})
             replies.raise_for_status()
-            after = self._bot_events(client, sender)
-        new = after[len(before):]
+        new = bot_events(self.database_url, conversation)[len(before):]
         data = replies.json()
+        assert all(r.get("recipient_id") == conversation for r in data), data
         return Turn([r.get("text", "") for r in data], [e.get("metadata", {}).get("utter_action") for e in new],
                     [b for r in data for b in r.get("buttons", [])])
-
-    def _bot_events(self, client: httpx.Client, sender: str) -> List[Dict[str, Any]]:
-        tracker = client.get(f"{self.url}/conversations/{sender}/tracker").json()
-        return [e for e in tracker.get("events", []) if e.get("event") == "bot"]
 
 
 @pytest.fixture(scope="session")

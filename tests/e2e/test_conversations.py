@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.conversations.identity import conversation_id
 from bot.db.models import DossierLink, Feedback, HandoffRequest
 from bot.db.session import session_scope
 from bot.nlu.text import fold
 from bot.settings import ROOT
+from tests.e2e.trackers import stored_events
 
 pytestmark = pytest.mark.slow
 
@@ -82,10 +85,16 @@ def test_wrong_phone_endings_lock_the_code_without_revealing_it(assistant, sende
     third = assistant.say(sender, "3333")
     assert "utter_verification_failed" in first.responses and "utter_verification_failed" in second.responses
     assert "utter_verification_locked" in third.responses
-    # Even the right answer is refused while the code is locked, from another chat too.
+    # Two more wrong endings from another chat use up the code's daily budget (5, all chats):
+    # then even the right answer is refused, in a third chat too.
     other = sender + "-b"
     assistant.say(other, f"tra cứu {code}")
-    assert "utter_verification_locked" in assistant.say(other, "4455").responses
+    assistant.say(other, "1212")
+    assistant.say(other, "3434")
+    third = sender + "-c"
+    turns = [assistant.say(third, f"tra cứu {code}"), assistant.say(third, "4455")]
+    responses = [r for turn in turns for r in turn.responses]
+    assert "utter_verification_locked" in responses and "utter_dossier_status" not in responses, responses
 
 
 def test_unknown_code_looks_exactly_like_a_wrong_phone(assistant, sender):
@@ -131,7 +140,27 @@ def test_contact_by_former_commune_name(assistant, sender):
     assert "Âu Lâu" in turn.text
 
 
-@pytest.mark.parametrize("message", ["", "   ", "😀🙏👍", "x" * 5000, "\x00\x07 alo"])
+@pytest.mark.parametrize("message", ["", "   ", "😀🙏👍", "x" * 3999, "\x00\x07 alo"])
 def test_bad_input_gets_an_answer(assistant, sender, message):
     turn = assistant.say(sender, message)
     assert turn.texts, "every message gets a reply"
+
+
+def test_oversized_message_is_refused_and_not_stored(assistant, sender):
+    reply = httpx.post(f"{assistant.url}/webhooks/rest/webhook", json={"sender": sender, "message": "x" * 900_000},
+                       timeout=60)
+    assert reply.status_code == 413 and "error" in reply.json()
+    assert stored_events(assistant.database_url, conversation_id("rest", sender)) == []
+
+
+@pytest.mark.parametrize("body", [b'[{"sender": "a", "message": "xin chao"}]', b"{garbage", b"[" * 100_000])
+def test_malformed_body_is_400(assistant, body):
+    reply = httpx.post(f"{assistant.url}/webhooks/rest/webhook", content=body, timeout=60,
+                       headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400 and "error" in reply.json()
+
+
+def test_a_client_cannot_write_into_a_channel_conversation(assistant):
+    assistant.say("telegram:111", "xin chào")
+    assert stored_events(assistant.database_url, "telegram:111") == []
+    assert stored_events(assistant.database_url, "rest:telegram:111")

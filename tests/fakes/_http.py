@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,12 +38,19 @@ class Recorded:
 
 @dataclass
 class Failure:
-    """A queued failure: the next matching call answers with this instead of success."""
+    """A queued failure: the next matching call answers with this instead of success.
+
+    ``status=0`` answers normally (with ``hold`` / ``drop``); ``hold`` makes the server wait
+    for the event before answering (the request is recorded at once); ``drop`` closes the
+    connection after reading the request, without an answer.
+    """
 
     status: int
     body: Any
     headers: Dict[str, str] = field(default_factory=dict)
     match: Optional[Callable[[Recorded], bool]] = None
+    hold: Optional[threading.Event] = None
+    drop: bool = False
 
 
 Response = Tuple[int, Any, Dict[str, str]]
@@ -112,6 +120,17 @@ class FakeHTTPServer:
         with self._lock:
             self._failures.extend([failure] * count)
 
+    def drop_next(self, count: int = 1, match: Optional[Callable[[Recorded], bool]] = None) -> None:
+        """Read and record the next ``count`` matching requests, then close the connection unanswered."""
+        self.queue_failure(Failure(0, None, match=match, drop=True), count)
+
+    def hold_next(self, count: int = 1, match: Optional[Callable[[Recorded], bool]] = None, *,
+                  drop: bool = False) -> threading.Event:
+        """Hold the next ``count`` matching requests until the returned event is set (then answer, or drop)."""
+        release = threading.Event()
+        self.queue_failure(Failure(0, None, match=match, hold=release, drop=drop), count)
+        return release
+
     def clear_failures(self) -> None:
         """Forget queued failures."""
         with self._lock:
@@ -169,7 +188,19 @@ class FakeHTTPServer:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         rec = Recorded(handler.command, split.path, headers, body, _parse_params(headers, body, split.query))
         failure = self._take_failure(rec)
-        if failure is not None:
+        if failure is not None and (failure.hold is not None or failure.drop):
+            with self._lock:
+                self.requests.append(rec)  # visible while held
+            if failure.hold is not None:
+                failure.hold.wait(30)
+            if failure.drop:
+                handler.close_connection = True
+                try:
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:  # the client is gone already
+                    pass
+                return
+        if failure is not None and failure.status:
             status, payload, extra = failure.status, failure.body, failure.headers
         else:
             try:
@@ -177,18 +208,22 @@ class FakeHTTPServer:
             except Exception as exc:  # a fake must answer, not die
                 status, payload, extra = 500, {"error": repr(exc)}, {}
         rec.status, rec.response = status, payload
-        with self._lock:
-            self.requests.append(rec)
+        if failure is None or failure.hold is None:
+            with self._lock:
+                self.requests.append(rec)
         if self.delay:
             time.sleep(self.delay)
         raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json" if not isinstance(payload, bytes) else "text/html")
-        handler.send_header("Content-Length", str(len(raw)))
-        for key, value in extra.items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(raw)
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json" if not isinstance(payload, bytes) else "text/html")
+            handler.send_header("Content-Length", str(len(raw)))
+            for key, value in extra.items():
+                handler.send_header(key, value)
+            handler.end_headers()
+            handler.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. a read timeout while held)
+            handler.close_connection = True
 
 
 def _parse_params(headers: Dict[str, str], body: bytes, query: str) -> Dict[str, Any]:

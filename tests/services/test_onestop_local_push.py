@@ -22,6 +22,7 @@ from bot.db.session import session_scope
 from bot.dossiers.demo import demo_dossiers
 from bot.dossiers.service import DossierRecord, upsert_dossier
 from bot.settings import get_settings
+from integrations import onestop
 from integrations.onestop import LocalDossierSource, OneStopPushInput, SourceUnavailable, apply_push
 from tests.services.conftest import DEAD_PG_URL
 
@@ -126,8 +127,9 @@ def test_apply_push_rejects_and_writes_nothing(clean_db_url: str, payload: Any) 
     assert dossier_state(clean_db_url) == before
 
 
-def test_apply_push_database_error_rolls_back_the_whole_list(pg_url: str) -> None:
+def test_apply_push_database_error_rolls_back_the_whole_list(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The second item fails in PostgreSQL (fee beyond INTEGER): the first one is not kept either."""
+    monkeypatch.setattr(onestop, "check_dossier_fields", lambda *_a, **_k: None)  # let the bad fee reach the DB
     items = [RECORDS[1].to_json(), {**RECORDS[2].to_json(), "fee_due_vnd": 10**12}]
     with pytest.raises(SQLAlchemyError):
         apply_push(items, pg_url)

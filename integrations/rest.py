@@ -1,0 +1,120 @@
+"""Development REST channel: Rasa's ``rest`` channel with server-set conversation ids.
+
+``POST /webhooks/rest/webhook`` with ``{"sender": "...", "message": "..."}`` answers the
+bot's messages as a JSON list, like :class:`rasa.core.channels.rest.RestInput`, except:
+
+* the conversation id is ``rest:<sender>`` (:func:`bot.conversations.identity.conversation_id`),
+  so a client can never write into a ``telegram:`` or ``zalo:`` conversation;
+* ``input_channel`` is always ``rest`` and client ``metadata`` is dropped (nothing in the
+  body sets internal state);
+* the body is size-checked, then parsed with a nesting limit; it must be a JSON object
+  (400 otherwise), ``sender`` a non-empty printable id (400), ``message`` a string (400)
+  of at most :data:`MAX_REST_MESSAGE_CHARS` characters (413, nothing stored);
+* streaming (``?stream=true``) is not offered.
+
+Served only where ``bot/cli.py`` lists it in the runtime credentials (development).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.conversations.identity import conversation_id
+from integrations.webhooks import WebhookRejected, check_size, parse_json_object
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "rest"
+MAX_REST_MESSAGE_CHARS = 4000
+DEFAULT_MAX_BODY_BYTES = 256_000
+
+
+def _settings_value(name: str, default: int) -> int:
+    try:
+        from bot.settings import get_settings
+
+        return int(getattr(get_settings(), name, default) or default)
+    except Exception:  # settings that cannot load must not hide the channel's own limits
+        logger.warning("could not read %s from the settings; using %d", name, default)
+        return default
+
+
+class DevRestInput(RestInput):
+    """Rasa's REST channel, hardened: ``rest:``-namespaced sender ids, validated bodies, no streaming."""
+
+    @classmethod
+    def name(cls) -> str:
+        """Channel name (also the URL prefix under ``/webhooks/``)."""
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "DevRestInput":
+        """Optional ``max_message_chars`` and ``max_body_bytes``; defaults from the settings."""
+        credentials = credentials or {}
+        return cls(
+            max_message_chars=int(credentials.get("max_message_chars")
+                                  or _settings_value("max_rest_message_chars", MAX_REST_MESSAGE_CHARS)),
+            max_body_bytes=int(credentials.get("max_body_bytes")
+                               or _settings_value("max_webhook_bytes", DEFAULT_MAX_BODY_BYTES)),
+        )
+
+    def __init__(self, max_message_chars: int = MAX_REST_MESSAGE_CHARS,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.max_message_chars = max_message_chars
+        self.max_body_bytes = max_body_bytes
+
+    def parse(self, body: bytes, content_length: Optional[str] = None) -> Tuple[str, str]:
+        """``(conversation id, text)`` of a request body, or :class:`WebhookRejected` (400 / 413)."""
+        check_size(body, content_length, self.max_body_bytes)
+        data = parse_json_object(body)
+        sender = data.get("sender")
+        if isinstance(sender, bool) or not isinstance(sender, (str, int)) or not str(sender).strip():
+            raise WebhookRejected(400, "sender missing or not a string")
+        try:
+            conversation = conversation_id(CHANNEL, sender)
+        except ValueError as exc:
+            raise WebhookRejected(400, "invalid sender") from exc
+        text = data.get("message")
+        if not isinstance(text, str):
+            raise WebhookRejected(400, "message missing or not a string")
+        if len(text) > self.max_message_chars:
+            raise WebhookRejected(413, f"message longer than {self.max_message_chars} characters")
+        return conversation, text
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Routes: ``GET /`` (health) and ``POST /webhook``."""
+        bp = Blueprint(f"integrations_rest_{id(self)}", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.handle(request, on_new_message)
+
+        return bp
+
+    async def handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        """Validate, hand the message to Rasa, answer the collected bot messages."""
+        try:
+            sender, text = self.parse(request.body or b"", request.headers.get("content-length"))
+        except WebhookRejected as exc:
+            logger.info("rest request rejected with %d: %s", exc.status, exc.reason)
+            return response.json({"error": exc.reason[:200]}, status=exc.status)
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(UserMessage(text, collector, sender, input_channel=CHANNEL))
+        except asyncio.CancelledError:
+            logger.error("rest message of %s timed out", sender)
+        except Exception:
+            logger.exception("rest message of %s failed", sender)
+        return response.json(collector.messages)
