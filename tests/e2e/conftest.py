@@ -7,9 +7,11 @@ conversation ``rest:<sender>``; what the bot said is read from the tracker store
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import httpx
@@ -55,10 +57,9 @@ class Assistant:
                     [b for r in data for b in r.get("buttons", [])])
 
 
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    """The real assistant on a fresh seeded SQLite database, on free loopback ports."""
-    tmp = tmp_path_factory.mktemp("assistant")
+@contextlib.contextmanager
+def fresh_assistant(tmp: Path) -> Iterator[Assistant]:
+    """The real assistant on a new seeded SQLite database in ``tmp``, on free loopback ports."""
     db_url = f"sqlite:///{tmp / 'assistant.db'}"
     old = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = db_url
@@ -73,6 +74,20 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         else:
             os.environ["DATABASE_URL"] = old
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """The real assistant shared by the session's e2e tests."""
+    with fresh_assistant(tmp_path_factory.mktemp("assistant")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def own_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """A real assistant with a database of its own, for tests that must not share lock-outs or links."""
+    with fresh_assistant(tmp_path_factory.mktemp("own_assistant")) as running:
+        yield running
 
 
 @pytest.fixture

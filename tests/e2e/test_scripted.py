@@ -28,5 +28,6 @@ def failures(assistant: Any, conversation: Dict[str, Any]) -> List[str]:
 
 
 @pytest.mark.parametrize("conversation", SCRIPT["conversations"], ids=lambda c: c["name"][:50])
-def test_scripted_conversation(assistant: Any, conversation: Dict[str, Any]) -> None:
-    assert not failures(assistant, conversation)
+def test_scripted_conversation(own_assistant: Any, conversation: Dict[str, Any]) -> None:
+    """Each script on a database no other test touches (lock-outs and links stay its own)."""
+    assert not failures(own_assistant, conversation)
