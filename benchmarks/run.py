@@ -40,7 +40,8 @@ def main(argv: List[str]) -> int:
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", f"benchmarks.{name}"], cwd=ROOT, capture_output=True,
                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        body = proc.stdout.strip()
+        body = "\n".join(line for line in proc.stdout.strip().splitlines()
+                         if "Your Rasa model is trained" not in line)  # Rasa prints this on stdout
         if proc.returncode != 0:
             failed += 1
             body += f"\n\n**failed** (exit {proc.returncode}):\n```\n{proc.stderr[-3000:]}\n```"
