@@ -13,7 +13,6 @@ import logging
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-import rasa.shared.utils.io
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -27,6 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import patterns
 from bot.nlu.segmenter import segment
+from bot.nlu.state import JsonStateComponent
 from bot.nlu.text import clean, expand_teen_code, fold
 
 logger = logging.getLogger(__name__)
@@ -272,47 +272,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
 
-class _JsonStateComponent(GraphComponent):
-    """A trained component whose whole state is one JSON file in the model (``STATE_FILE``)."""
-
-    STATE_FILE = "state.json"
-
-    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 state: Any = None) -> None:
-        self._config = config
-        self._storage = model_storage
-        self._resource = resource
-        self.set_state(state)
-
-    def set_state(self, state: Any) -> None:
-        """Adopt a loaded (or freshly trained) state; None when untrained."""
-        raise NotImplementedError
-
-    @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> Any:
-        """Creates an untrained component."""
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> Any:
-        """Loads the persisted state (an untrained component if there is none)."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                state = rasa.shared.utils.io.read_json_file(directory / cls.STATE_FILE)
-        except (ValueError, FileNotFoundError):
-            state = None
-        return cls(config, model_storage, resource, state)
-
-    def _persist(self, state: Any) -> Resource:
-        with self._storage.write_to(self._resource) as directory:
-            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / self.STATE_FILE, state)
-        return self._resource
-
-
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class FoldedSynonymMapper(_JsonStateComponent, EntityExtractorMixin):
+class FoldedSynonymMapper(JsonStateComponent, EntityExtractorMixin):
     """Maps entity values to canonical values, insensitive to diacritics and typos.
 
     Synonyms come from the training data (``synonym:`` blocks, generated from the
@@ -377,7 +338,7 @@ class FoldedSynonymMapper(_JsonStateComponent, EntityExtractorMixin):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class UnknownWordsFallback(_JsonStateComponent):
+class UnknownWordsFallback(JsonStateComponent):
     """Predicts ``nlu_fallback`` when most words of a message were never seen in training.
 
     DIET's softmax is confident even on gibberish ("qwzx vbnm plok") or emoji; a message
