@@ -115,3 +115,8 @@ def avoid_minute_boundary(margin_s: float = 6.0) -> None:
     left = 60 - time.time() % 60
     if left < margin_s:
         time.sleep(left + 0.2)
+
+
+def cs_texts(fake: Any, user_id: str) -> List[Optional[str]]:
+    """Texts of the customer-service messages the Zalo fake received for ``user_id``."""
+    return [m["message"].get("text") for m in fake.cs_messages(user_id)]
