@@ -9,10 +9,9 @@ sentence comes from the domain's responses and fragments.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
 from actions.common import fragment
-from bot.db.models import Procedure
 
 LEGAL_SHOWN = 2
 DOCUMENTS_SHOWN = 4
@@ -24,6 +23,24 @@ ASPECT_FIELDS = {
     "duration": {"duration"}, "place": {"agency", "submit_place"}, "online": {"online_level", "online_url"},
     "legal": set(),
 }
+
+
+class ProcedureFacts(Protocol):
+    """What an answer reads of a procedure (as :class:`~bot.catalogue.service.CatalogueService` returns it)."""
+
+    code: str
+    name: str
+    agency: str
+    level: str
+    submit_place: Optional[str]
+    online_level: str
+    online_url: Optional[str]
+    steps: List[str]
+    legal_basis: List[str]
+    unconfirmed: List[str]
+    field: Any  # its ``name``
+    channels: Sequence[Any]  # each with ``kind``, ``fee``, ``duration``
+    documents: Sequence[Any]  # each with ``name``, ``kind``, ``original``, ``copy``, ``template``
 
 
 def shorten(text: str, limit: int) -> str:
@@ -50,7 +67,7 @@ def _channel_name(domain: Dict[str, Any], kind: str) -> str:
     return fragment(domain, f"utter_fragment_channel_{kind}") or kind
 
 
-def _by_channel(domain: Dict[str, Any], proc: Procedure, attribute: str) -> str:
+def _by_channel(domain: Dict[str, Any], proc: ProcedureFacts, attribute: str) -> str:
     """One line per distinct value, naming every channel that has it."""
     groups: Dict[str, List[str]] = {}
     for channel in proc.channels:
@@ -59,7 +76,7 @@ def _by_channel(domain: Dict[str, Any], proc: Procedure, attribute: str) -> str:
                      for value, names in groups.items())
 
 
-def _documents(domain: Dict[str, Any], proc: Procedure, full: bool) -> Tuple[str, str, int]:
+def _documents(domain: Dict[str, Any], proc: ProcedureFacts, full: bool) -> Tuple[str, str, int]:
     """Document lines (to submit first, then to show), the templates note, and how many were left out."""
     # what everyone brings first; papers needed only in some cases ("nếu ...") last
     ordered = sorted(proc.documents, key=lambda d: ("(nếu" in d.name.lower() or d.name.lower().startswith("nếu"),
@@ -85,7 +102,7 @@ def _documents(domain: Dict[str, Any], proc: Procedure, full: bool) -> Tuple[str
     return "\n".join(lines) or fragment(domain, "utter_fragment_unknown"), note, left
 
 
-def legal_line(domain: Dict[str, Any], proc: Procedure) -> str:
+def legal_line(domain: Dict[str, Any], proc: ProcedureFacts) -> str:
     """The main instruments in one short line, and how many more there are."""
     items = list(proc.legal_basis or [])
     if not items:
@@ -96,7 +113,7 @@ def legal_line(domain: Dict[str, Any], proc: Procedure) -> str:
     return line
 
 
-def render_answer(domain: Dict[str, Any], proc: Procedure, aspect: str,
+def render_answer(domain: Dict[str, Any], proc: ProcedureFacts, aspect: str,
                   full: bool = False) -> Tuple[str, Dict[str, Any]]:
     """Response name and its variables for one aspect of a procedure (``full``: nothing left out)."""
     unknown = fragment(domain, "utter_fragment_unknown")
@@ -134,7 +151,7 @@ def screen_lines(text: str, columns: int = SCREEN_COLUMNS) -> int:
     return sum(max(1, -(-len(line) // columns)) for line in text.split("\n"))
 
 
-def unconfirmed_labels(domain: Dict[str, Any], proc: Procedure, aspect: str) -> List[str]:
+def unconfirmed_labels(domain: Dict[str, Any], proc: ProcedureFacts, aspect: str) -> List[str]:
     """Names of the figures of this answer that nobody has confirmed."""
     relevant = [f for f in (proc.unconfirmed or []) if f in ASPECT_FIELDS.get(aspect, set())]
     return [fragment(domain, f"utter_fragment_field_{f}") or f for f in relevant]

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
+from bot.catalogue.units import hotline_or_fallback
 from bot.conversations.identity import ConversationIdentity, parse_conversation_id
-from bot.settings import get_settings
+from bot.responses import Responses
 
 logger = logging.getLogger(__name__)
 
 
 def fragment(domain: Dict[str, Any], response: str, /, **values: Any) -> str:
-    """Render the first text of response ``name`` (a text fragment kept in the domain).
-
-    Used to build list lines (documents, fees, …) whose wording must stay in the
-    domain; missing values render as empty strings instead of failing.
-    """
-    variants = (domain.get("responses") or {}).get(response) or []
-    template = variants[0].get("text", "") if variants else ""
-    if not template:
-        logger.error("missing domain fragment %s", response)
-        return ""
-    return template.format_map(defaultdict(str, {k: "" if v is None else v for k, v in values.items()}))
+    """A text fragment kept in the domain (see :meth:`bot.responses.Responses.fragment`)."""
+    return Responses.of(domain).fragment(response, **values)
 
 
 def identity_of(tracker: Tracker) -> Optional[ConversationIdentity]:
@@ -49,15 +40,5 @@ def latest_entity(tracker: Tracker, name: str) -> Optional[str]:
 
 
 def hotline() -> str:
-    """The hotline quoted in apologies (province centre, from the database)."""
-    from bot.catalogue.units import UnitService
-    from bot.db.session import session_scope
-
-    try:
-        with session_scope() as session:
-            centre = UnitService(session).province_centre()
-            if centre and centre.hotline:
-                return centre.hotline
-    except Exception:  # noqa: BLE001 - the database may be the thing that is down
-        logger.warning("hotline lookup failed; using the setting")
-    return get_settings().fallback_hotline
+    """The hotline quoted in apologies (see :func:`bot.catalogue.units.hotline`)."""
+    return hotline_or_fallback()

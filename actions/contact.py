@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Protocol
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -14,15 +13,25 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import fragment, hotline, latest_entity, sender_key
 from bot.catalogue.service import CatalogueService
 from bot.catalogue.units import UnitService
-from bot.db.models import Agency, Feedback, HandoffRequest
+from bot.conversations.feedback import rating_of, record_feedback
+from bot.conversations.handoff import request_handoff
 from bot.db.session import session_scope
 
 logger = logging.getLogger(__name__)
-RATING_RE = re.compile(r"(?<!\d)([1-5])(?!\d)")
-TRANSCRIPT_EVENTS = 60
 
 
-def _contact_values(domain: Dict[str, Any], agency: Agency) -> Dict[str, Any]:
+class Desk(Protocol):
+    """What a contact answer reads of an agency (as :class:`~bot.catalogue.units.UnitService` finds it)."""
+
+    name: str
+    desk_name: Optional[str]
+    address: Optional[str]
+    opening_hours: Optional[str]
+    hotline: Optional[str]
+    email: Optional[str]
+
+
+def _contact_values(domain: Dict[str, Any], agency: Desk) -> Dict[str, Any]:
     unknown = fragment(domain, "utter_fragment_unknown")
     return {
         "name": agency.name,
@@ -57,7 +66,7 @@ def answer_contact(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
             if match is None and not text.startswith("/"):
                 match = units.find_in_text(text)  # the NLU missed the place name
                 place = place if match is None else None
-            agency: Optional[Agency] = match.agency if match and match.agency else centre
+            agency: Optional[Desk] = match.agency if match and match.agency else centre
             if place and match is None:
                 dispatcher.utter_message(response="utter_contact_place_unknown", place=place)
             if agency is None:
@@ -90,18 +99,12 @@ class ActionHandleFeedback(Action):
                   domain: Dict[str, Any]) -> List[EventType]:
         """Save and thank."""
         text = tracker.latest_message.get("text") or ""
-        rating_value = latest_entity(tracker, "rating")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if rating_value is None and intent == "inform":
-            found = RATING_RE.search(text)
-            rating_value = found.group(1) if found else None
-        rating = int(rating_value) if rating_value and rating_value.isdigit() and 1 <= int(rating_value) <= 5 else None
+        rating = rating_of(latest_entity(tracker, "rating"), text, typed=intent == "inform")
         if rating is None and intent == "inform":
             return [FollowupAction("action_route_inform")]
         try:
-            with session_scope() as session:
-                session.add(Feedback(sender_key=sender_key(tracker), rating=rating,
-                                     text=None if rating and text.startswith("/") else text[:4000]))
+            record_feedback(sender_key(tracker), rating, text)
         except SQLAlchemyError:
             logger.exception("feedback not stored")
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
@@ -111,15 +114,6 @@ class ActionHandleFeedback(Action):
         else:
             dispatcher.utter_message(response="utter_feedback_thanks")
         return []
-
-
-def transcript(tracker: Tracker, limit: int = TRANSCRIPT_EVENTS) -> List[Dict[str, Any]]:
-    """The conversation so far (user and bot texts), oldest first."""
-    lines = []
-    for event in tracker.events:
-        if event.get("event") in {"user", "bot"} and event.get("text"):
-            lines.append({"by": event["event"], "text": event["text"], "at": event.get("timestamp")})
-    return lines[-limit:]
 
 
 class ActionRequestHuman(Action):
@@ -133,12 +127,7 @@ class ActionRequestHuman(Action):
                   domain: Dict[str, Any]) -> List[EventType]:
         """Create the ticket and tell the citizen."""
         try:
-            with session_scope() as session:
-                ticket = HandoffRequest(sender_key=sender_key(tracker), reason=tracker.latest_message.get("text"),
-                                        transcript=transcript(tracker))
-                session.add(ticket)
-                session.flush()
-                ticket_id = ticket.id
+            ticket_id = request_handoff(sender_key(tracker), tracker.latest_message.get("text"), tracker.events)
         except SQLAlchemyError:
             logger.exception("handoff not stored")
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())

@@ -13,13 +13,12 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import fragment, hotline, identity_of, latest_entity, sender_key
-from bot.db.session import session_scope
-from bot.dossiers.access import is_linked, linked_codes, may_view
-from bot.dossiers.service import DossierRecord, link_dossier, upsert_dossier
-from bot.dossiers.verification import Budgets, VerificationGuard
-from bot.nlu.patterns import find_last4, normalize_dossier_code
+from actions.services import dossier_lookup
+from bot.dossiers.service import DossierRecord
+from bot.dossiers.sources import SourceUnavailable
 from bot.settings import get_settings
-from integrations.onestop import LocalDossierSource, SourceUnavailable, make_source
+from bot.text.codes import normalize_dossier_code
+from bot.text.phone import find_last4
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +34,6 @@ def _today() -> dt.date:
     from zoneinfo import ZoneInfo
 
     return dt.datetime.now(ZoneInfo(get_settings().timezone)).date()
-
-
-def _guard(session: Any) -> VerificationGuard:
-    return VerificationGuard(session, Budgets.from_settings(get_settings()))
 
 
 def _end(outcome: str, **extra: Any) -> Dict[str, Any]:
@@ -64,10 +59,7 @@ class ActionCheckStatus(Action):
         if code:
             return [SlotSet("status_route", "form"), SlotSet("dossier_code", code)]
         try:
-            with session_scope() as session:
-                codes = linked_codes(session, identity)
-            source = make_source(get_settings())
-            records = [r for r in [await source.get(c) for c in codes[-MAX_LISTED:]] if r is not None]
+            records = await dossier_lookup().linked(identity, MAX_LISTED)
         except (SourceUnavailable, SQLAlchemyError) as exc:
             logger.error("linked dossiers unavailable: %s", type(exc).__name__)
             records = []
@@ -106,8 +98,7 @@ class ValidateDossierForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_dossier_code")
             return {"dossier_code": None, "invalid_code_count": count}
         try:
-            with session_scope() as session:
-                known = may_view(session, _guard(session), code, identity)
+            known = dossier_lookup().may_view(code, identity)
         except SQLAlchemyError:
             logger.warning("link lookup failed; asking for verification")
             known = False
@@ -127,11 +118,8 @@ class ValidateDossierForm(FormValidationAction):
         if given is None:
             dispatcher.utter_message(response="utter_invalid_phone_last4")
             return {"phone_last4": None}
-        settings = get_settings()
         try:
-            record = await make_source(settings).get(code)
-            with session_scope() as session:
-                result = _guard(session).check(code, given, record, sender_key(tracker))
+            result = await dossier_lookup().verify(code, given, sender_key(tracker))
         except (SourceUnavailable, SQLAlchemyError) as exc:
             logger.error("verification impossible: %s", type(exc).__name__)
             return _end(UNAVAILABLE)
@@ -210,26 +198,18 @@ class ActionShowDossierStatus(Action):
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return reset
         try:
-            with session_scope() as session:
-                allowed = may_view(session, _guard(session), code, identity)
-                was_linked = allowed and is_linked(session, code, identity)
-            if not allowed:
-                return reset  # never show anything unverified, whatever the slots say
-            source = make_source(settings)
-            record: Optional[DossierRecord] = await source.get(code)
-            if record is None:
-                dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
-                return reset
-            with session_scope() as session:
-                if not isinstance(source, LocalDossierSource):
-                    upsert_dossier(session, record)  # keep a local copy for links and reminders
-                link_dossier(session, code, identity.channel, identity.user_id)
+            shown = await dossier_lookup().show(code, identity)
         except (SourceUnavailable, SQLAlchemyError) as exc:
             logger.error("status lookup failed: %s", type(exc).__name__)
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return reset
+        if not shown.allowed:
+            return reset  # never show anything unverified, whatever the slots say
+        if shown.record is None:
+            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
+            return reset
         dispatcher.utter_message(response="utter_dossier_status",
-                                 **status_lines(domain, record, _today(), hotline()))
-        if not was_linked:
+                                 **status_lines(domain, shown.record, _today(), hotline()))
+        if not shown.was_linked:
             dispatcher.utter_message(response="utter_dossier_linked")
         return reset + [SlotSet("verified_code", code), SlotSet("answered", True)]

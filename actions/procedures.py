@@ -12,15 +12,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.answers import LEGAL_SHOWN, render_answer, unconfirmed_labels
+from actions.answers import LEGAL_SHOWN, ProcedureFacts, render_answer, unconfirmed_labels
 from actions.common import fragment, hotline, latest_entity
 from actions.contact import answer_contact
 from bot.catalogue.query import topic
 from bot.catalogue.service import CatalogueService, Match
-from bot.db.models import Procedure
 from bot.db.session import session_scope
-from bot.nlu.text import fold
 from bot.settings import get_settings
+from bot.text.normalize import fold
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def _wants_everything(tracker: Tracker) -> bool:
     return not text.startswith("/") and bool(ALL_RE.search(fold(text.lower())))
 
 
-def _more_buttons(domain: Dict[str, Any], proc: Procedure, aspect: str,
+def _more_buttons(domain: Dict[str, Any], proc: ProcedureFacts, aspect: str,
                   values: Dict[str, Any]) -> List[Dict[str, str]]:
     """Buttons for what a short answer left out: every document, the full legal basis."""
     buttons = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -36,6 +36,18 @@ def _unsubscribe(input_channel: str, sender_id: str) -> Reply:
         return unsubscribe(session, input_channel=input_channel, sender_id=sender_id, now=system_clock())
 
 
+async def _answer(dispatcher: CollectingDispatcher, tracker: Tracker,
+                  call: Callable[[ConversationIdentity], Reply]) -> List[Dict[str, Any]]:
+    """Private chats only: run ``call`` (blocking, database) off the event loop and utter its reply."""
+    identity = identity_of(tracker)
+    if identity is None or not identity.private:
+        dispatcher.utter_message(response="utter_dossier_private_only")
+        return []
+    reply = await asyncio.to_thread(call, identity)
+    dispatcher.utter_message(response=reply.response, **reply.variables)
+    return []
+
+
 class ActionSubscribeReminders(Action):
     """Subscribe to the dossier verified in this conversation, else to all linked dossiers."""
 
@@ -47,13 +59,8 @@ class ActionSubscribeReminders(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         """Record the subscription and utter the matching response."""
-        identity = identity_of(tracker)
-        if identity is None or not identity.private:
-            dispatcher.utter_message(response="utter_dossier_private_only")
-            return []
-        reply = await asyncio.to_thread(_subscribe, identity, tracker.get_slot("verified_code"))
-        dispatcher.utter_message(response=reply.response, **reply.variables)
-        return []
+        verified_code = tracker.get_slot("verified_code")
+        return await _answer(dispatcher, tracker, lambda identity: _subscribe(identity, verified_code))
 
 
 class ActionUnsubscribeReminders(Action):
@@ -67,10 +74,4 @@ class ActionUnsubscribeReminders(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         """Cancel the subscriptions and utter the matching response."""
-        identity = identity_of(tracker)
-        if identity is None or not identity.private:
-            dispatcher.utter_message(response="utter_dossier_private_only")
-            return []
-        reply = await asyncio.to_thread(_unsubscribe, identity.channel, identity.user_id)
-        dispatcher.utter_message(response=reply.response, **reply.variables)
-        return []
+        return await _answer(dispatcher, tracker, lambda identity: _unsubscribe(identity.channel, identity.user_id))

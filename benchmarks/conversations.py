@@ -12,9 +12,9 @@ from typing import Any, Dict, List
 import httpx
 import yaml
 
-from benchmarks.harness import running_assistant
-from bot.cli import db_init
+from bot.cli.db import db_init
 from bot.settings import ROOT
+from tests.support.assistant import running_assistant
 
 SCRIPT = ROOT / "tests" / "e2e" / "conversations.yml"
 

@@ -17,9 +17,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bot.nlu.patterns import normalize_dossier_code
-from bot.nlu.text import fold, has_diacritics
 from bot.settings import ROOT
+from bot.text.codes import normalize_dossier_code
+from bot.text.normalize import fold, has_diacritics
 
 logger = logging.getLogger(__name__)
 TEST_SET = ROOT / "tests" / "nlu" / "test_nlu.yml"

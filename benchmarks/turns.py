@@ -20,8 +20,9 @@ from typing import Any, Dict, List, Tuple
 import httpx
 
 from benchmarks.dossier_data import code_for, generate, last4_for, time_lookups
-from benchmarks.harness import running_assistant, scratch_postgres
-from bot.cli import db_init
+from bot.cli.db import db_init
+from tests.support.assistant import running_assistant
+from tests.support.postgres import scratch_postgres
 
 DEMO = ("000.00.15.H65-240312-0001", "5678")
 

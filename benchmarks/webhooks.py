@@ -62,8 +62,10 @@ async def _serve_async(ready: Any, stop: Any, processed: Any) -> None:
     from rasa.core.channels.channel import UserMessage, register
     from sanic import Sanic
 
+    from bot.cli.runtime import MESSAGING_CHANNELS
     from bot.settings import get_settings
-    from integrations import telegram, zalo
+    from integrations.telegram import channel as telegram
+    from integrations.zalo import channel as zalo
 
     class CountingAgent:
         """Stands in for the Rasa agent: counts what reaches it."""
@@ -79,8 +81,8 @@ async def _serve_async(ready: Any, stop: Any, processed: Any) -> None:
     settings = get_settings()
     app = Sanic("bench_webhooks", configure_logging=False)
     app.ctx.agent = CountingAgent()
-    channels = [telegram.TelegramInput.from_credentials(telegram.credentials_entry(settings)),
-                zalo.ZaloInput.from_credentials(zalo.credentials_entry(settings))]
+    channels = [telegram.TelegramInput.from_credentials(MESSAGING_CHANNELS["telegram"].entry(settings)),
+                zalo.ZaloInput.from_credentials(MESSAGING_CHANNELS["zalo"].entry(settings))]
     register(channels, app, route="/webhooks/")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -266,11 +268,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200, help="requests per channel before measuring")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the rows as JSON to PATH")
     args = parser.parse_args()
-    rows = run(senders=args.senders, requests=args.requests, postgres=not args.no_postgres)
+    rows = run(senders=args.senders, requests=args.requests, warmup=args.warmup, postgres=not args.no_postgres)
     print(f"Signed webhooks accepted over loopback ({os.cpu_count()} CPU cores, server in its own process)")
     print(format_table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ the message, so a caller that must never send twice should not retry it blindly.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Awaitable, Optional, TypeVar
+
+T = TypeVar("T")
 
 
 class ChannelError(Exception):
@@ -103,3 +105,18 @@ class TokenError(ChannelError):
 
     retryable = True
     retry_after: Optional[float] = None
+
+
+async def send_part(index: int, total: int, send: Awaitable[T]) -> T:
+    """Await part ``index`` of a ``total``-part message; a retryable failure after earlier parts is ambiguous.
+
+    Earlier parts went out, so sending the whole text again would repeat them: such a
+    failure is raised as ``TransientChannelError(maybe_delivered=True)``.
+    """
+    try:
+        return await send
+    except ChannelError as exc:
+        if index and exc.retryable and not getattr(exc, "maybe_delivered", False):
+            raise TransientChannelError(f"{exc} (after {index} of {total} parts were sent)", channel=exc.channel,
+                                        code=exc.code, maybe_delivered=True) from exc
+        raise

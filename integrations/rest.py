@@ -12,7 +12,8 @@ bot's messages as a JSON list, like :class:`rasa.core.channels.rest.RestInput`, 
   of at most :data:`MAX_REST_MESSAGE_CHARS` characters (413, nothing stored);
 * streaming (``?stream=true``) is not offered.
 
-Served only where ``bot/cli.py`` lists it in the runtime credentials (development).
+Served only where ``bot.cli`` lists it in the runtime credentials (development). The body parsing and
+the health route are the channels' shared ones (:mod:`integrations.http`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.conversations.identity import conversation_id
-from integrations.webhooks import WebhookRejected, check_size, parse_json_object
+from integrations.http import WebhookRejected, health_blueprint, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,9 @@ class DevRestInput(RestInput):
         self.max_message_chars = max_message_chars
         self.max_body_bytes = max_body_bytes
 
-    def parse(self, body: bytes, content_length: Optional[str] = None) -> Tuple[str, str]:
-        """``(conversation id, text)`` of a request body, or :class:`WebhookRejected` (400 / 413)."""
-        check_size(body, content_length, self.max_body_bytes)
-        data = parse_json_object(body)
+    def parse(self, request: Request) -> Tuple[str, str]:
+        """``(conversation id, text)`` of a request, or :class:`WebhookRejected` (400 / 413)."""
+        data = read_json(request, self.max_body_bytes)
         sender = data.get("sender")
         if isinstance(sender, bool) or not isinstance(sender, (str, int)) or not str(sender).strip():
             raise WebhookRejected(400, "sender missing or not a string")
@@ -91,11 +91,7 @@ class DevRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: ``GET /`` (health) and ``POST /webhook``."""
-        bp = Blueprint(f"integrations_rest_{id(self)}", __name__)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        bp = health_blueprint(f"integrations_rest_{id(self)}", __name__)
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -106,7 +102,7 @@ class DevRestInput(RestInput):
     async def handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         """Validate, hand the message to Rasa, answer the collected bot messages."""
         try:
-            sender, text = self.parse(request.body or b"", request.headers.get("content-length"))
+            sender, text = self.parse(request)
         except WebhookRejected as exc:
             logger.info("rest request rejected with %d: %s", exc.status, exc.reason)
             return response.json({"error": exc.reason[:200]}, status=exc.status)

@@ -1,6 +1,6 @@
 """Rasa's SQL tracker store, storing conversations with personal data masked.
 
-Configured by ``bot/cli.py`` as ``type: integrations.tracker_store.MaskingSQLTrackerStore``
+Configured by ``bot/cli/runtime.py`` as ``type: integrations.tracker_store.MaskingSQLTrackerStore``
 with the usual SQL tracker store arguments. Masking (see :mod:`bot.conversations.masking`)
 is applied to the serialised copy written to the database; the live turn is unchanged.
 Bound parameters are kept out of SQL error messages and logs.

@@ -1,7 +1,8 @@
 """Shared fixtures: real databases (fresh SQLite file, fresh PostgreSQL database), settings isolation.
 
 ``db_url`` runs a test once on SQLite and once on the local PostgreSQL (skipped, with
-the reason, only when PostgreSQL cannot be reached).
+the reason, only when PostgreSQL cannot be reached). Every PostgreSQL run carries the
+``postgres`` marker, so ``pytest -m "not postgres"`` deselects them all.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Iterator
 
 import pytest
 
-from benchmarks.harness import PostgresUnavailable, scratch_postgres
 from bot.db.session import get_engine, upgrade
 from bot.settings import get_settings
+from tests.support.postgres import PostgresUnavailable, scratch_postgres
 
 
 def reset_caches() -> None:
@@ -54,7 +55,11 @@ def postgres_or_skip(prefix: str) -> Iterator[str]:
         pytest.skip(f"PostgreSQL not reachable: {exc}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+ON_POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+"""The PostgreSQL parameter of every database-parametrised fixture (``-m "not postgres"`` deselects it)."""
+
+
+@pytest.fixture(params=["sqlite", ON_POSTGRES])
 def db_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite and on PostgreSQL."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Field, Procedure, ProcedureChannel, ProcedureDocument
-from bot.nlu.text import fold
+from bot.text.normalize import fold
 
 logger = logging.getLogger(__name__)
 

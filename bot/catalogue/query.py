@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import List, Tuple
 
-from bot.nlu.text import clean, expand_teen_code, fold
+from bot.text.normalize import clean, expand_teen_code, fold
 
 _WORD_RE = re.compile(r"\w+")
 # Folded phrases that frame a question (the longest match is stripped first).

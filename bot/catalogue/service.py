@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.db.models import Field, Procedure, Unit
-from bot.nlu.text import clean, expand_teen_code, fold
+from bot.text.normalize import fold, folded_words
 
 # Words that carry no procedure identity in a question (folded).
 STOPWORDS = set(
@@ -20,7 +19,6 @@ STOPWORDS = set(
     cho toi minh em anh chi a a ad admin oi voi va la cua co khong duoc dc ko k thi can phai giay to ho so
     huong dan hoi ve viec de nao gio online truc tuyen qua mang mat het ton bn nhe nha a.""".split()
 )
-_WORD_RE = re.compile(r"\w+")
 PAGE_SIZE = 8
 
 
@@ -31,11 +29,6 @@ class Match:
     code: str
     name: str
     score: float
-
-
-def _words(text: str) -> List[str]:
-    words = _WORD_RE.findall(clean(text).lower())
-    return fold(" ".join(expand_teen_code(words))).split()
 
 
 def _score(query_words: Sequence[str], query_content: Sequence[str], candidate: str) -> float:
@@ -123,7 +116,7 @@ class CatalogueService:
         "thực phẩm", "rượu", "visa" name a procedure the catalogue lacks."""
         vocabulary = self.vocabulary()
         out = []
-        for word in dict.fromkeys(w for w in _words(text) if w not in STOPWORDS and w not in COMMON):
+        for word in dict.fromkeys(w for w in folded_words(text) if w not in STOPWORDS and w not in COMMON):
             if len(word) <= 2 or word.isdigit() or word in vocabulary:
                 continue
             if len(word) >= 3 and difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8):
@@ -144,7 +137,7 @@ class CatalogueService:
         own = set(key.replace("|", " ").split())
         vocabulary = self.vocabulary()
         out = []
-        for word in dict.fromkeys(w for w in _words(text) if w not in STOPWORDS and w not in COMMON):
+        for word in dict.fromkeys(w for w in folded_words(text) if w not in STOPWORDS and w not in COMMON):
             if word in own or (len(word) >= 3 and difflib.get_close_matches(word, own, n=1, cutoff=0.8)):
                 continue
             if word in MODIFIERS or (len(word) > 2 and word not in vocabulary and not word.isdigit()):
@@ -159,7 +152,7 @@ class CatalogueService:
 
     def find(self, text: str, limit: int = 3, min_score: float = 0.6) -> List[Match]:
         """Procedures whose name or aliases best match ``text``, best first."""
-        query_words = _words(text)
+        query_words = folded_words(text)
         query_content = [w for w in query_words if w not in STOPWORDS]
         if not query_content:
             return []
@@ -198,7 +191,7 @@ class CatalogueService:
             return None, (matches if matches and matches[0].score >= 1.0 else [])
         code = decide(matches)
         if code is None and len(matches) > 1 and topic:
-            code = decide(_without_unsaid_modifiers(matches, set(_words(topic))))
+            code = decide(_without_unsaid_modifiers(matches, set(folded_words(topic))))
         if code and topic and self.unexplained(topic, code):
             return None, matches
         return code, matches
@@ -209,7 +202,7 @@ class CatalogueService:
 
     def find_field(self, text: str) -> Optional[Field]:
         """The field named (loosely) in ``text``."""
-        key = " ".join(_words(text))
+        key = " ".join(folded_words(text))
         best, best_score = None, 0.0
         for field in self.fields():
             if f" {field.search_key} " in f" {key} ":

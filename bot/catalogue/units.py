@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from bot.catalogue.importer import search_key
 from bot.db.models import Agency, Unit
-from bot.nlu.text import clean, fold
+from bot.settings import get_settings
+from bot.text.normalize import clean, fold
 
 logger = logging.getLogger(__name__)
 _WORD_RE = re.compile(r"\w+")
@@ -99,6 +100,32 @@ class UnitService:
         _, unit, old_name = best
         agency = self.session.get(Agency, unit.agency_id) if unit.agency_id else None
         return PlaceMatch(unit, agency, old_name)
+
+
+def hotline(session: Session, agency_name: Optional[str] = None, fallback: Optional[str] = None) -> str:
+    """The one hotline rule: the named agency's, else the provincial centre's, else ``FALLBACK_HOTLINE``."""
+    if agency_name:
+        found = session.execute(select(Agency.hotline).where(
+            Agency.name == agency_name, Agency.hotline.is_not(None)).limit(1)).scalar()
+        if found:
+            return str(found)
+    found = session.execute(select(Agency.hotline).where(
+        Agency.level == "province", Agency.hotline.is_not(None)).order_by(Agency.id).limit(1)).scalar()
+    if found:
+        return str(found)
+    return fallback or get_settings().fallback_hotline
+
+
+def hotline_or_fallback(agency_name: Optional[str] = None) -> str:
+    """:func:`hotline` in its own session; the setting when the database cannot be read (logged)."""
+    from bot.db.session import session_scope
+
+    try:
+        with session_scope() as session:
+            return hotline(session, agency_name)
+    except Exception:  # noqa: BLE001 - the database may be the thing that is down
+        logger.warning("hotline lookup failed; using the setting")
+    return get_settings().fallback_hotline
 
 
 _ABBREVIATIONS = {"tp": "thanh pho", "tx": "thi xa", "tt": "thi tran", "p": "phuong", "x": "xa", "h": "huyen"}

@@ -16,7 +16,8 @@ import copy
 import re
 from typing import Any, Dict, Iterable, Iterator, Optional
 
-from bot.nlu.patterns import ascii_digits, find_phones
+from bot.text.codes import ascii_digits
+from bot.text.phone import find_phones
 
 MASK = "•"
 PHONE_SLOT = "phone_last4"

@@ -18,7 +18,7 @@ from typing import Any, Dict, Optional
 from sqlalchemy import delete, inspect, text
 from sqlalchemy.orm import Session
 
-from bot.db.models import Feedback, HandoffRequest, VerificationAttempt, utcnow
+from bot.db.models import Feedback, HandoffRequest, ProcessedMessage, RateLimitHit, VerificationAttempt, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +45,25 @@ def prune_personal_data(session: Session, settings: Any, now: Optional[dt.dateti
                                             {"epoch": epoch}).rowcount
     logger.info("retention prune: %s", removed)
     return removed
+
+
+def prune_channel_records(
+    session: Session,
+    *,
+    processed_older_than: dt.timedelta = dt.timedelta(days=30),
+    windows_older_than: dt.timedelta = dt.timedelta(hours=1),
+    now: Optional[dt.datetime] = None,
+) -> Dict[str, int]:
+    """Housekeeping for a scheduled job: drop old message ids and rate-limit windows.
+
+    Message ids are kept far longer than any platform retries (Telegram keeps
+    undelivered updates 24 h, Zalo retries for minutes).
+    """
+    now = now or utcnow()
+    removed_ids = session.execute(
+        delete(ProcessedMessage).where(ProcessedMessage.received_at < now - processed_older_than)
+    ).rowcount
+    removed_windows = session.execute(
+        delete(RateLimitHit).where(RateLimitHit.window_start < now - windows_older_than)
+    ).rowcount
+    return {"processed_messages": removed_ids, "rate_limit_hits": removed_windows}

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db.models import ChatUser, Dossier, DossierLink, DossierStatusHistory, utcnow
-from bot.nlu.patterns import canonical_phone, normalize_dossier_code
+from bot.text.codes import normalize_dossier_code
+from bot.text.phone import national_phone
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class DossierRecord:
     @property
     def phone_last4(self) -> Optional[str]:
         """Last four digits of the applicant's phone."""
-        digits = canonical_phone(self.applicant_phone or "")
+        digits = national_phone(self.applicant_phone or "")
         return digits[-4:] if len(digits) >= 4 else None
 
     def days_late(self, today: dt.date) -> int:
@@ -96,7 +97,7 @@ class DossierRecord:
         return cls(
             code=code, procedure_name=str(data["procedure_name"]), status=status,
             procedure_code=data.get("procedure_code"), applicant_name=data.get("applicant_name"),
-            applicant_phone=canonical_phone(data["applicant_phone"]) if data.get("applicant_phone") else None,
+            applicant_phone=national_phone(data["applicant_phone"]) if data.get("applicant_phone") else None,
             agency_name=data.get("agency_name"), pickup_place=data.get("pickup_place"),
             received_at=stamp("received_at"), appointment_date=date("appointment_date"),
             new_appointment_date=date("new_appointment_date"), completed_at=stamp("completed_at"),

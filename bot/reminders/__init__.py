@@ -6,8 +6,9 @@
   lease, the fence before each send), :mod:`~bot.reminders.prepare` (re-check, wording),
   :mod:`~bot.reminders.outcomes` (retries, unconfirmed, unreachable users);
 * :mod:`bot.reminders.report` — counts per state, unconfirmed notices, an operator's verdict;
-* :mod:`bot.reminders.delivery` — the ``Sender`` protocol, adapters and channel routing;
-* :mod:`bot.reminders.scheduler` — ``start_embedded()`` and the ``python -m bot.reminders`` process.
+* :mod:`bot.reminders.delivery` — the ``Sender`` protocol, failure kinds and channel routing;
+* :mod:`bot.reminders.service` — one sweep (plan, then deliver) and ``build_router()`` over given senders.
 
-Nothing here imports Rasa.
+The process that runs the sweep is :mod:`workers.reminders`; the channel senders are in
+``integrations/senders.py``. Nothing here imports Rasa or ``integrations``.
 """

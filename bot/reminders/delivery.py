@@ -1,9 +1,9 @@
 """How a notice reaches a citizen: a small ``Sender`` protocol and channel routing.
 
-The reminder core talks only to :class:`TextSender` / :class:`TemplateSender`;
-adapters wrap the channel clients of ``integrations/`` (sync or async). Failures
-are classified once, into :class:`Failure` values, from the typed errors of
-``integrations.errors`` (or HTTP/transport errors of httpx):
+The reminder core talks only to :class:`TextSender` / :class:`TemplateSender`, given
+to it (the channel adapters live in ``integrations/senders.py`` and raise the
+:class:`DeliveryError` subclasses below themselves). Any other exception is
+classified once by :func:`classify` (HTTP/transport errors of httpx, or unknown):
 
 * transient: the platform certainly did not take the message (connect error or
   timeout, pool timeout, 429 with ``retry_after``, quota, rejected token) → retry later;
@@ -17,13 +17,13 @@ are classified once, into :class:`Failure` values, from the typed errors of
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import inspect
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Protocol, runtime_checkable
+
+from bot.text.phone import international_phone
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class TemplateSender(Protocol):
 
 
 class DeliveryError(Exception):
-    """A classified delivery failure (raised by test senders, or built by :func:`classify`)."""
+    """A classified delivery failure (raised by the channel adapters, or built by :func:`classify`)."""
 
     transient = False
     unreachable = False
@@ -93,27 +93,7 @@ def classify(exc: BaseException) -> DeliveryError:
     """Map any exception raised by a sender to a :class:`DeliveryError`."""
     if isinstance(exc, DeliveryError):
         return exc
-    try:
-        from integrations import errors as ch
-    except ImportError:  # pragma: no cover - integrations not installed
-        ch = None  # type: ignore[assignment]
     message = f"{type(exc).__name__}: {exc}"
-    if ch is not None:
-        if isinstance(exc, ch.UserUnreachable):
-            reason = getattr(exc, "reason", None) or "blocked"
-            if reason == "outside_window":
-                return OutsideWindowFailure(message, reason=reason)
-            return UnreachableFailure(message, reason=reason)
-        if isinstance(exc, ch.TransientChannelError):
-            if getattr(exc, "maybe_delivered", False):
-                return AmbiguousFailure(message)
-            return TransientFailure(message, retry_after=exc.retry_after, reason=type(exc).__name__)
-        if isinstance(exc, ch.TokenError):
-            return TransientFailure(message, retry_after=getattr(exc, "retry_after", None), reason="token")
-        if isinstance(exc, ch.PermanentChannelError):
-            return PermanentFailure(message)
-        if isinstance(exc, ch.ChannelError):
-            return TransientFailure(message) if getattr(exc, "retryable", False) else PermanentFailure(message)
     try:
         import httpx
 
@@ -133,16 +113,6 @@ def classify(exc: BaseException) -> DeliveryError:
 # --- adapters -----------------------------------------------------------------------------------
 
 
-async def _maybe_await(call: Callable[[], Any]) -> Any:
-    """Run a sync call in a worker thread, or await an async one."""
-    if inspect.iscoroutinefunction(call):
-        return await call()
-    result = await asyncio.to_thread(call)
-    if inspect.isawaitable(result):
-        return await result
-    return result
-
-
 class CallableTextSender:
     """Adapter: any ``send_text``-like callable (sync or async) as a :class:`TextSender`."""
 
@@ -156,50 +126,6 @@ class CallableTextSender:
         if inspect.isawaitable(result):
             return await result
         return result
-
-
-class TelegramTextSender:
-    """Adapter of ``integrations.telegram.TelegramSender`` (chat ids are integers)."""
-
-    def __init__(self, client: Any) -> None:
-        """Wrap a TelegramSender."""
-        self.client = client
-
-    async def send_text(self, recipient_id: str, text: str) -> Any:
-        """``TelegramSender.send_text(chat_id, text)``."""
-        chat_id: Any = int(recipient_id) if re.fullmatch(r"-?\d+", recipient_id) else recipient_id
-        if inspect.iscoroutinefunction(self.client.send_text):
-            return await self.client.send_text(chat_id, text)
-        return await _maybe_await(lambda: self.client.send_text(chat_id, text))
-
-
-class ZaloTextSender:
-    """Adapter of ``integrations.zalo.ZaloClient.send_text`` (OA consultation message)."""
-
-    def __init__(self, client: Any) -> None:
-        """Wrap a ZaloClient."""
-        self.client = client
-
-    async def send_text(self, recipient_id: str, text: str) -> Any:
-        """``ZaloClient.send_text(user_id, text)``."""
-        if inspect.iscoroutinefunction(self.client.send_text):
-            return await self.client.send_text(recipient_id, text)
-        return await _maybe_await(lambda: self.client.send_text(recipient_id, text))
-
-
-class ZnsTemplateSender:
-    """Adapter of ``integrations.zalo.ZaloClient.send_zns`` (template message to a phone)."""
-
-    def __init__(self, client: Any) -> None:
-        """Wrap a ZaloClient."""
-        self.client = client
-
-    async def send_template(self, phone: str, template_id: str, data: Mapping[str, str], tracking_id: str) -> Any:
-        """``ZaloClient.send_zns(phone, template_id, template_data, tracking_id)``."""
-        call = self.client.send_zns
-        if inspect.iscoroutinefunction(call):
-            return await call(phone, template_id, dict(data), tracking_id)
-        return await _maybe_await(lambda: call(phone, template_id, dict(data), tracking_id))
 
 
 # --- routing ------------------------------------------------------------------------------------
@@ -221,16 +147,6 @@ class Delivered:
 
     via: str  # "telegram" | "zalo" | "zns" | ...
     detail: Optional[str] = None
-
-
-def normalize_phone(phone: Optional[str]) -> Optional[str]:
-    """``0912 345 678`` / ``+84912345678`` → ``84912345678`` (the form ZNS expects)."""
-    if not phone:
-        return None
-    digits = re.sub(r"\D", "", phone)
-    if digits.startswith("0"):
-        digits = "84" + digits[1:]
-    return digits if len(digits) >= 10 else None
 
 
 @dataclass
@@ -286,7 +202,7 @@ class Router:
             raise classify(exc) from exc
 
     async def _zns(self, recipient: Recipient, data: Mapping[str, str], tracking_id: str) -> Delivered:
-        phone = normalize_phone(recipient.phone)
+        phone = international_phone(recipient.phone)
         if self.zns is None or not self.zns_template_id or not phone:
             why = "no ZNS template configured" if not self.zns_template_id or self.zns is None else "no phone"
             raise PermanentFailure(f"outside the Zalo window and {why}", reason="outside_window")

@@ -29,8 +29,8 @@ from bot.reminders.clock import Clock, to_db, to_local
 from bot.reminders.delivery import Router, classify
 from bot.reminders.outcomes import Outcomes
 from bot.reminders.prepare import Prepared, Preparer
-from bot.reminders.templates import ResponseRenderer
 from bot.reminders.workdays import QuietHours
+from bot.responses import Responses
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class OutboxConfig:
     backoff_max_s: float = 3600.0
     concurrency: int = 4
     max_batches: Optional[int] = None  # per run; None = until nothing is due
-    hotline: str = "1800 1096"  # when neither the agency nor the provincial centre has one
+    hotline: Optional[str] = None  # when neither the agency nor the centre has one (None: FALLBACK_HOTLINE)
 
 
 @dataclass
@@ -89,7 +89,7 @@ class Outbox:
         self,
         sessions: sessionmaker,
         router: Router,
-        renderer: ResponseRenderer,
+        renderer: Responses,
         *,
         now: Clock,
         zone: dt.tzinfo,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import KW_ONLY, dataclass
 from typing import Optional
 
 import sqlalchemy as sa
@@ -46,18 +47,17 @@ logger = logging.getLogger(__name__)
 UNDELIVERABLE_REASONS = {"outside_window", "no_sender"}
 
 
+@dataclass(eq=False)
 class Outcomes:
-    """Records send outcomes for one outbox."""
+    """Records send outcomes for one outbox (with the outbox's retry policy)."""
 
-    def __init__(self, sessions: sessionmaker, *, quiet: QuietHours, zone: dt.tzinfo, max_attempts: int,
-                 backoff_base_s: float, backoff_max_s: float) -> None:
-        """Create a recorder with the outbox's retry policy."""
-        self.sessions = sessions
-        self.quiet = quiet
-        self.zone = zone
-        self.max_attempts = max_attempts
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
+    sessions: sessionmaker
+    _: KW_ONLY
+    quiet: QuietHours
+    zone: dt.tzinfo
+    max_attempts: int
+    backoff_base_s: float
+    backoff_max_s: float
 
     def sent(self, token: str, item: Prepared, delivered: Delivered, now: dt.datetime) -> str:
         """Record a delivery; returns the stats field to count."""

@@ -16,7 +16,8 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.models import Agency, ChatUser, Dossier, DossierLink, NotificationLog, ReminderSubscription
+from bot.catalogue.units import hotline
+from bot.db.models import ChatUser, Dossier, DossierLink, NotificationLog, ReminderSubscription
 from bot.reminders.claims import CANCELLED, CLAIMED, FAILED
 from bot.reminders.delivery import Recipient
 from bot.reminders.notices import (
@@ -32,7 +33,7 @@ from bot.reminders.notices import (
     response_name,
     status_ref,
 )
-from bot.reminders.templates import ResponseRenderer
+from bot.responses import Responses
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class Prepared:
 class Preparer:
     """Turns claimed notice ids into :class:`Prepared` items (a few queries per batch)."""
 
-    def __init__(self, renderer: ResponseRenderer, *, default_hotline: str) -> None:
+    def __init__(self, renderer: Responses, *, default_hotline: Optional[str] = None) -> None:
         """Create a preparer over the domain's responses."""
         self.renderer = renderer
         self.default_hotline = default_hotline
@@ -126,17 +127,8 @@ class Preparer:
             return default
 
     def _hotline(self, session: Session, dossier: Dossier) -> str:
-        """The hotline of the dossier's agency (by name), else of the provincial centre, else the setting."""
-        a = Agency
-        if dossier.agency_name:
-            hotline = session.execute(
-                sa.select(a.hotline).where(a.name == dossier.agency_name, a.hotline.is_not(None)).limit(1)).scalar()
-            if hotline:
-                return str(hotline)
-        hotline = session.execute(
-            sa.select(a.hotline).where(a.level == "province", a.hotline.is_not(None)).order_by(a.id).limit(1)
-        ).scalar()
-        return str(hotline) if hotline else self.default_hotline
+        """The dossier agency's hotline (see :func:`bot.catalogue.units.hotline`)."""
+        return hotline(session, dossier.agency_name, self.default_hotline)
 
 
 def stale_reason(

@@ -19,8 +19,8 @@ from bot.reminders.clock import Clock, get_zone, system_clock
 from bot.reminders.delivery import Router, TemplateSender, TextSender
 from bot.reminders.outbox import DeliveryStats, Outbox, OutboxConfig
 from bot.reminders.sweep import PlanStats, plan_notices
-from bot.reminders.templates import ResponseRenderer
 from bot.reminders.workdays import QuietHours, WorkCalendar, load_calendar
+from bot.responses import Responses
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class ReminderService:
         zone: Optional[dt.tzinfo] = None,
         calendar: Optional[WorkCalendar] = None,
         quiet: Optional[QuietHours] = None,
-        renderer: Optional[ResponseRenderer] = None,
+        renderer: Optional[Responses] = None,
         config: Optional[OutboxConfig] = None,
         use_plan_lock: bool = True,
     ) -> None:
@@ -73,7 +73,7 @@ class ReminderService:
         self.zone = zone or get_zone(settings.timezone)
         self.calendar = calendar or load_calendar(getattr(settings, "reminder_holidays_file", None))
         self.quiet = quiet or QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
-        self.renderer = renderer or ResponseRenderer.from_files()
+        self.renderer = renderer or Responses.from_files()
         self.use_plan_lock = use_plan_lock
         self.outbox = Outbox(sessions, router, self.renderer, now=now, zone=self.zone, quiet=self.quiet,
                              config=config or outbox_config(settings))
@@ -107,7 +107,7 @@ class ReminderService:
         uncertain = result.delivered.unconfirmed + result.delivered.interrupted
         if uncertain:
             logger.warning("reminder sweep: %d notice(s) may or may not have been delivered; they are not resent "
-                           "(python -m bot.reminders --report)", uncertain)
+                           "(python -m workers.reminders --report)", uncertain)
         return result
 
     def close(self) -> None:
@@ -125,56 +125,27 @@ def outbox_config(settings: Settings) -> OutboxConfig:
         batch_size=getattr(settings, "reminder_batch_size", 200),
         max_attempts=getattr(settings, "reminder_max_attempts", 8),
         concurrency=getattr(settings, "reminder_send_concurrency", 4),
-        hotline=getattr(settings, "fallback_hotline", None) or "1800 1096",
+        hotline=settings.fallback_hotline,
     )
 
 
 def build_router(
     settings: Optional[Settings] = None,
     *,
-    database_url: Optional[str] = None,
     telegram: Optional[TextSender] = None,
     zalo: Optional[TextSender] = None,
     zns: Optional[TemplateSender] = None,
 ) -> Router:
-    """A router with the given senders, or the configured channel clients of ``integrations``.
+    """A router over the senders handed to it (``integrations.senders.channel_senders`` builds them).
 
-    Channels that are not configured (no token / app) get no sender: their notices end
+    A channel without a sender (not configured: no token / app) gets none: its notices end
     as ``undeliverable`` instead of failing the sweep.
     """
     settings = settings or get_settings()
-    database_url = database_url or settings.database_url
     senders: Dict[str, TextSender] = {}
-    if telegram is None and settings.telegram_bot_token:
-        telegram = _telegram_from_settings(settings, database_url)
     if telegram is not None:
         senders["telegram"] = telegram
-    if zalo is None and zns is None and settings.zalo_app_id:
-        zalo, zns = _zalo_from_settings(settings, database_url)
     if zalo is not None:
         senders["zalo"] = zalo
     window = dt.timedelta(days=getattr(settings, "zalo_interaction_window_days", 7))
     return Router(text_senders=senders, zns=zns, zns_template_id=settings.zalo_zns_template_id, zalo_window=window)
-
-
-def _telegram_from_settings(settings: Settings, database_url: str) -> Optional[TextSender]:
-    try:
-        from integrations.telegram import TelegramSender
-    except ImportError:  # pragma: no cover - integrations always ship with the bot
-        logger.warning("integrations.telegram is not available: no Telegram pushes")
-        return None
-    from bot.reminders.delivery import TelegramTextSender
-
-    return TelegramTextSender(TelegramSender.from_settings(settings, database_url=database_url))
-
-
-def _zalo_from_settings(settings: Settings, database_url: str) -> tuple[Optional[TextSender], Optional[TemplateSender]]:
-    try:
-        from integrations.zalo import ZaloClient
-    except ImportError:  # pragma: no cover
-        logger.warning("integrations.zalo is not available: no Zalo pushes")
-        return None, None
-    from bot.reminders.delivery import ZaloTextSender, ZnsTemplateSender
-
-    client = ZaloClient.from_settings(settings, database_url=database_url)
-    return ZaloTextSender(client), ZnsTemplateSender(client)

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from bot.db.models import Dossier
 from bot.db.session import session_scope
 from bot.dossiers.demo import demo_dossiers
-from integrations.onestop import OneStopPushInput
-from integrations.webhooks import MAX_JSON_DEPTH, WebhookRejected, json_depth, parse_json, parse_json_object
+from integrations.http import MAX_JSON_DEPTH, WebhookRejected, json_depth, parse_json, parse_json_object
+from integrations.onestop.push import OneStopPushInput
 from tests.channels.conftest import WEBHOOK_SECRET, seed_zalo_tokens
 from tests.channels.support import EchoAgent, serve_channels
 from tests.channels.test_telegram import make_channel as make_telegram

@@ -1,4 +1,4 @@
-"""Shared channel machinery: splitting, de-duplication, per-user rate limit, rendering."""
+"""Shared channel machinery: splitting, de-duplication, per-user rate limit, notices, background tasks."""
 
 from __future__ import annotations
 
@@ -8,20 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
+from bot.conversations.admission import admit_inbound, admit_inbound_sync, claim_message
+from bot.conversations.reachability import mark_unreachable
+from bot.conversations.retention import prune_channel_records
 from bot.db.models import ChatUser, ProcessedMessage, RateLimitHit, utcnow
 from bot.db.session import session_scope
-from integrations.channel_common import (
-    BackgroundTasks,
-    admit_inbound,
-    admit_inbound_sync,
-    claim_message,
-    mark_unreachable,
-    prune_channel_records,
-    render_response,
-    split_message,
-    utf16_len,
-)
-from tests.channels.support import EchoAgent, avoid_minute_boundary
+from bot.responses import project_responses
+from bot.text.split import split_message, utf16_len
+from integrations.webhook import BackgroundTasks
+from tests.channels.support import avoid_minute_boundary
 
 # -- splitting ------------------------------------------------------------------------------------
 
@@ -132,13 +127,13 @@ def test_prune_old_records(sqlite_url):
 # -- rendering and background tasks ---------------------------------------------------------------
 
 
-async def test_render_response_uses_the_domain():
-    agent = EchoAgent()
-    message = await render_response(agent, "utter_welcome_follow", "u1", "zalo")
+def test_channel_notices_are_rendered_from_the_domain():
+    responses = project_responses()
+    message = responses.message("utter_welcome_follow", "zalo")
     assert message["text"].startswith("Cảm ơn bạn đã quan tâm")
     assert [b["payload"] for b in message["buttons"]] == ["/help", "/check_status", "/ask_contact"]
-    assert await render_response(agent, "utter_does_not_exist", "u1", "zalo") is None
-    assert await render_response(None, "utter_text_only", "u1", "zalo") is None
+    assert responses.message("utter_does_not_exist", "zalo") is None
+    assert responses.message("utter_text_only", "telegram")["text"].startswith("Xin lỗi, hiện tôi chỉ đọc")
 
 
 async def test_background_tasks_log_failures_and_drain(caplog):

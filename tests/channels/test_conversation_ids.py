@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from bot.db.models import ChatUser
 from bot.db.session import session_scope
-from integrations import telegram as tg
-from integrations import zalo
 from integrations.errors import PermanentChannelError
+from integrations.telegram.buttons import encode_callback
+from integrations.telegram.channel import telegram_chat
+from integrations.zalo.signature import zalo_user
 from tests.channels.conftest import seed_zalo_tokens
 from tests.channels.support import EchoAgent, serve_channels
 from tests.channels.test_telegram import Client as TelegramClient
@@ -30,16 +31,16 @@ GROUP = -1009876543210
 
 
 def test_recipient_mapping():
-    assert tg.telegram_chat("telegram:111") == "111"
-    assert tg.telegram_chat(f"telegram:group:{GROUP}:222") == str(GROUP)
-    assert tg.telegram_chat("111") == "111" and tg.telegram_chat(str(GROUP)) == str(GROUP)  # bare chat ids
-    assert zalo.zalo_user("zalo:246845883529197922") == "246845883529197922"
+    assert telegram_chat("telegram:111") == "111"
+    assert telegram_chat(f"telegram:group:{GROUP}:222") == str(GROUP)
+    assert telegram_chat("111") == "111" and telegram_chat(str(GROUP)) == str(GROUP)  # bare chat ids
+    assert zalo_user("zalo:246845883529197922") == "246845883529197922"
     for other in ("zalo:111", "rest:111", "rest:telegram:111", "web:1", "telegram", "", "abc"):
         with pytest.raises(PermanentChannelError):
-            tg.telegram_chat(other)
+            telegram_chat(other)
     for other in ("telegram:111", "rest:zalo:1", "telegram:group:1:2", "x"):
         with pytest.raises(PermanentChannelError):
-            zalo.zalo_user(other)
+            zalo_user(other)
 
 
 async def test_telegram_ids_and_pushes(db_url, tg_env):
@@ -51,7 +52,7 @@ async def test_telegram_ids_and_pushes(db_url, tg_env):
     async with serve_channels([channel], agent) as base, httpx.AsyncClient(timeout=10) as http:
         client = TelegramClient(http, base)
         await client.post(mention_update("giờ làm việc", tg_env.username, user_id=301, group_id=GROUP))
-        await client.post(callback_update(tg.encode_callback(dynamic), user_id=301, chat_id=GROUP))
+        await client.post(callback_update(encode_callback(dynamic), user_id=301, chat_id=GROUP))
         await client.post(photo_update(user_id=302))
         await channel.tasks.drain()
         # a push through Rasa's output channel addresses the conversation id

@@ -94,7 +94,9 @@ def _exchange(send, count_fn, quiet: float = 2.0, timeout: float = 90.0) -> Any:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     model = _model()
-    from bot import cli
+    from bot.cli.db import db_init
+    from bot.cli.processes import action_server, wait_for_port
+    from bot.cli.runtime import write_runtime_files
 
     tmp = tmp_path_factory.mktemp("e2e")
     database_url = f"sqlite:///{tmp / 'e2e.db'}"
@@ -113,12 +115,12 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         for key, value in env.items():
             mp.setenv(key, value)
         get_settings.cache_clear()
-        cli.db_init(database_url)
-        paths = cli.write_runtime_files(database_url=database_url, action_port=action_port, run_dir=tmp)
+        db_init(database_url)
+        paths = write_runtime_files(database_url=database_url, action_port=action_port, run_dir=tmp)
         credentials = paths["credentials"].read_text()
-        assert "integrations.telegram.TelegramInput" in credentials and "integrations.zalo.ZaloInput" in credentials
+        assert "integrations.telegram.channel.TelegramInput" in credentials and "integrations.zalo.channel.ZaloInput" in credentials
         full_env = {**os.environ, **env}
-        with cli.action_server(action_port, env=full_env):
+        with action_server(action_port, env=full_env):
             log = open(tmp / "rasa.log", "w")  # closed in the finally block below
             proc = subprocess.Popen(
                 [sys.executable, "-m", "rasa", "run", "--model", str(model), "--credentials",
@@ -126,7 +128,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
                  "--interface", "127.0.0.1"],
                 cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
             try:
-                cli.wait_for_port("127.0.0.1", rasa_port, timeout=900, proc=proc)
+                wait_for_port("127.0.0.1", rasa_port, timeout=900, proc=proc)
                 yield Stack(f"http://127.0.0.1:{rasa_port}", database_url, tg, zalo)
             finally:
                 proc.terminate()

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.dossiers.demo import demo_dossiers
-from integrations.onestop import OneStopPushInput
+from integrations.onestop.push import OneStopPushInput
 from integrations.rest import DevRestInput
 from tests.channels.conftest import WEBHOOK_SECRET, seed_zalo_tokens
 from tests.channels.support import EchoAgent, serve_channels

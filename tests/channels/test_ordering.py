@@ -13,7 +13,7 @@ from typing import List
 import httpx
 import pytest
 
-from integrations.channel_common import BackgroundTasks
+from integrations.webhook import BackgroundTasks
 from tests.channels.conftest import seed_zalo_tokens
 from tests.channels.support import EchoAgent, serve_channels
 from tests.channels.test_telegram import Client as TelegramClient

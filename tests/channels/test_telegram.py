@@ -18,10 +18,14 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from sqlalchemy import select
 
+from bot.cli.runtime import MESSAGING_CHANNELS
 from bot.db.models import ChatUser
 from bot.db.session import session_scope
 from bot.settings import get_settings
-from integrations import telegram as tg
+from integrations.telegram import channel as tg
+from integrations.telegram.__main__ import main as telegram_main
+from integrations.telegram.buttons import decode_callback, encode_callback, payload_key
+from integrations.telegram.client import register_webhook
 from tests.channels.conftest import WEBHOOK_SECRET, set_env
 from tests.channels.support import LONG_PAYLOAD, EchoAgent, avoid_minute_boundary, serve_channels
 from tests.fakes.telegram_api import (
@@ -49,7 +53,7 @@ def conversations(agent: EchoAgent) -> Dict[str, List[str]]:
 
 def make_channel() -> tg.TelegramInput:
     """The channel as ``rasa run`` builds it from the runtime credentials."""
-    return tg.TelegramInput.from_credentials(tg.credentials_entry(get_settings()))
+    return tg.TelegramInput.from_credentials(MESSAGING_CHANNELS["telegram"].entry(get_settings()))
 
 
 class Client:
@@ -177,7 +181,7 @@ async def test_hashed_payload_of_an_action_button_is_found_in_the_conversation(b
     dynamic = '/check_status{"dossier_code": "000.00.15.H65-240312-0001", "ghi_chú": "hồ sơ của mẹ"}'
     agent.tracker_store.trackers["telegram:111"] = DialogueStateTracker.from_events("telegram:111", [
         BotUttered("Chọn hồ sơ", {"buttons": [{"title": "Hồ sơ 0001", "payload": dynamic}]})])
-    await client.post(callback_update(tg.encode_callback(dynamic)))
+    await client.post(callback_update(encode_callback(dynamic)))
     # unknown hash: the clicked button's title is sent to NLU instead
     markup = {"inline_keyboard": [[{"text": "Lệ phí bao nhiêu", "callback_data": "#AAAAAAAAAAAAAAAA"}]]}
     await client.post(callback_update("#AAAAAAAAAAAAAAAA", reply_markup=markup))
@@ -284,7 +288,7 @@ async def test_long_reply_is_split_on_paragraph_boundaries(bot):
 
 
 async def test_register_webhook_sends_the_secret(tg_env):
-    url = await tg.register_webhook(get_settings())
+    url = await register_webhook(get_settings())
     assert url == "https://chatbot.example.gov.vn/webhooks/telegram/webhook"
     assert tg_env.webhook["url"] == url
     assert tg_env.webhook["secret_token"] == WEBHOOK_SECRET
@@ -292,19 +296,19 @@ async def test_register_webhook_sends_the_secret(tg_env):
 
 
 def test_cli_set_webhook(tg_env, capsys):
-    assert tg.main(["set-webhook", "--url", "https://bot.example.gov.vn/webhooks/telegram/webhook"]) == 0
+    assert telegram_main(["set-webhook", "--url", "https://bot.example.gov.vn/webhooks/telegram/webhook"]) == 0
     assert "webhook set" in capsys.readouterr().out
     assert tg_env.webhook["url"] == "https://bot.example.gov.vn/webhooks/telegram/webhook"
 
 
 def test_credentials_entry_and_from_credentials(tg_env, monkeypatch):
     settings = get_settings()
-    assert tg.credentials_entry(settings) == {"access_token": tg_env.token, "webhook_secret": WEBHOOK_SECRET,
+    assert MESSAGING_CHANNELS["telegram"].entry(settings) == {"access_token": tg_env.token, "webhook_secret": WEBHOOK_SECRET,
                                               "bot_username": tg_env.username}
-    assert tg.credentials_entry(settings, as_env_refs=True)["access_token"] == "${TELEGRAM_BOT_TOKEN}"
+    assert MESSAGING_CHANNELS["telegram"].entry(settings, as_env_refs=True)["access_token"] == "${TELEGRAM_BOT_TOKEN}"
     monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
     get_settings.cache_clear()
-    assert tg.credentials_entry(get_settings()) is None
+    assert MESSAGING_CHANNELS["telegram"].entry(get_settings()) is None
     with pytest.raises(RasaException):
         tg.TelegramInput.from_credentials({"access_token": tg_env.token})
     with pytest.raises(RasaException):
@@ -314,10 +318,10 @@ def test_credentials_entry_and_from_credentials(tg_env, monkeypatch):
 
 
 def test_callback_encoding_limits():
-    assert tg.encode_callback("/greet") == "=/greet"
-    assert tg.decode_callback("=/greet") == ("/greet", None)
+    assert encode_callback("/greet") == "=/greet"
+    assert decode_callback("=/greet") == ("/greet", None)
     vietnamese = "/inform{\"place\": \"xã Đông Cuông\"}"
-    data = tg.encode_callback(vietnamese)
+    data = encode_callback(vietnamese)
     assert data.startswith("#") and len(data.encode()) == 17
-    assert tg.decode_callback(data) == (None, tg.payload_key(vietnamese))
-    assert len(tg.encode_callback("/x" + "a" * 200).encode()) <= 64
+    assert decode_callback(data) == (None, payload_key(vietnamese))
+    assert len(encode_callback("/x" + "a" * 200).encode()) <= 64

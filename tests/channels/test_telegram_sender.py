@@ -8,20 +8,20 @@ import time
 import pytest
 from sqlalchemy import select
 
+from bot.conversations.admission import touch_user
 from bot.db.models import ChatUser
 from bot.db.session import session_scope
-from integrations import telegram as tg
-from integrations.channel_common import touch_user
 from integrations.errors import PermanentChannelError, TokenError, TransientChannelError, UserUnreachable
+from integrations.telegram.client import TelegramSender
 
 TEXT_ONLY = "Xin lỗi, hiện tôi chỉ đọc được tin nhắn dạng chữ"
 RATE_LIMITED = "Bạn đang gửi tin nhắn hơi nhanh"
 GROUP = -1001234567890
 
 
-def make_sender(fake, **kw) -> tg.TelegramSender:
+def make_sender(fake, **kw) -> TelegramSender:
     defaults = {"chat_interval": 0.0, "group_interval": 0.0, "global_rate": 1000.0, "retry_backoff": 0.05}
-    return tg.TelegramSender(fake.token, api_base=fake.base_url, **{**defaults, **kw})
+    return TelegramSender(fake.token, api_base=fake.base_url, **{**defaults, **kw})
 
 
 async def test_retry_after_is_waited_out_and_retried(sqlite_url, fake_tg):
@@ -71,7 +71,7 @@ async def test_server_errors_are_retried_then_raised(sqlite_url, fake_tg):
         await sender.send_text(111, "xin chào")
     await sender.close()
     with pytest.raises(TokenError):
-        await tg.TelegramSender("999:WRONG", api_base=fake_tg.base_url).send_text(111, "x")
+        await TelegramSender("999:WRONG", api_base=fake_tg.base_url).send_text(111, "x")
 
 
 async def test_read_timeout_is_not_retried_because_it_may_have_been_delivered(sqlite_url, fake_tg):

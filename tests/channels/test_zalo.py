@@ -13,13 +13,16 @@ import pytest
 from rasa.shared.exceptions import RasaException
 from sqlalchemy import select
 
+from bot.cli.runtime import MESSAGING_CHANNELS
 from bot.db.models import ChatUser
 from bot.db.session import session_scope
 from bot.settings import get_settings
-from integrations import zalo
 from integrations.errors import (
     PermanentChannelError,
 )
+from integrations.zalo import channel as zalo
+from integrations.zalo.client import normalize_phone
+from integrations.zalo.signature import expected_signature, verify_signature
 from tests.channels.conftest import seed_zalo_tokens, set_env
 from tests.channels.support import EchoAgent, avoid_minute_boundary, cs_texts, serve_channels
 from tests.fakes.zalo_api import (
@@ -42,7 +45,7 @@ WELCOME = "Cảm ơn bạn đã quan tâm"
 
 def make_channel() -> zalo.ZaloInput:
     """The channel as ``rasa run`` builds it from the runtime credentials."""
-    return zalo.ZaloInput.from_credentials(zalo.credentials_entry(get_settings()))
+    return zalo.ZaloInput.from_credentials(MESSAGING_CHANNELS["zalo"].entry(get_settings()))
 
 
 class Client:
@@ -75,14 +78,14 @@ async def zbot(sqlite_url, zalo_env):
 def test_signature_is_mac_of_app_id_body_timestamp_and_oa_secret():
     body = json.dumps(text_event("u1", "xin chào", timestamp="1700000000000"), ensure_ascii=False).encode()
     header = zalo_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY)
-    assert header == zalo.expected_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY)
-    assert zalo.verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, header)
-    assert zalo.verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, header[4:])  # without "mac="
-    assert zalo.verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, header.upper().replace("MAC=", "mac="))
-    assert not zalo.verify_signature(APP_ID, body + b" ", "1700000000000", OA_SECRET_KEY, header)
-    assert not zalo.verify_signature(APP_ID, body, "1700000000001", OA_SECRET_KEY, header)
-    assert not zalo.verify_signature(APP_ID, body, "1700000000000", "other-key", header)
-    assert not zalo.verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, None)
+    assert header == expected_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY)
+    assert verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, header)
+    assert verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, header[4:])  # without "mac="
+    assert verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, header.upper().replace("MAC=", "mac="))
+    assert not verify_signature(APP_ID, body + b" ", "1700000000000", OA_SECRET_KEY, header)
+    assert not verify_signature(APP_ID, body, "1700000000001", OA_SECRET_KEY, header)
+    assert not verify_signature(APP_ID, body, "1700000000000", "other-key", header)
+    assert not verify_signature(APP_ID, body, "1700000000000", OA_SECRET_KEY, None)
 
 
 async def test_forged_tampered_and_stale_webhooks_are_rejected(zbot, caplog):
@@ -254,12 +257,12 @@ async def test_webhook_answers_before_the_slow_work_is_done(zbot):
 
 def test_credentials_entry_and_from_credentials(zalo_env, monkeypatch):
     settings = get_settings()
-    assert zalo.credentials_entry(settings) == {"app_id": APP_ID, "oa_secret_key": OA_SECRET_KEY,
+    assert MESSAGING_CHANNELS["zalo"].entry(settings) == {"app_id": APP_ID, "oa_secret_key": OA_SECRET_KEY,
                                                 "app_secret": APP_SECRET}
-    assert zalo.credentials_entry(settings, as_env_refs=True)["oa_secret_key"] == "${ZALO_OA_SECRET_KEY}"
+    assert MESSAGING_CHANNELS["zalo"].entry(settings, as_env_refs=True)["oa_secret_key"] == "${ZALO_OA_SECRET_KEY}"
     monkeypatch.delenv("ZALO_OA_SECRET_KEY")
     get_settings.cache_clear()
-    assert zalo.credentials_entry(get_settings()) is None
+    assert MESSAGING_CHANNELS["zalo"].entry(get_settings()) is None
     with pytest.raises(RasaException):
         zalo.ZaloInput.from_credentials({"app_id": APP_ID})
     with pytest.raises(RasaException):
@@ -267,7 +270,7 @@ def test_credentials_entry_and_from_credentials(zalo_env, monkeypatch):
 
 
 def test_phone_normalisation():
-    assert zalo.normalize_phone("0912.345.678") == "84912345678"
-    assert zalo.normalize_phone("+84 912 345 678") == "84912345678"
+    assert normalize_phone("0912.345.678") == "84912345678"
+    assert normalize_phone("+84 912 345 678") == "84912345678"
     with pytest.raises(PermanentChannelError):
-        zalo.normalize_phone("112")
+        normalize_phone("112")

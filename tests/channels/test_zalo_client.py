@@ -9,11 +9,10 @@ import time
 import pytest
 from sqlalchemy import select
 
+from bot.conversations.admission import touch_user
 from bot.db.models import ChatUser, OAuthToken
 from bot.db.session import session_scope
 from bot.settings import get_settings
-from integrations import zalo
-from integrations.channel_common import touch_user
 from integrations.errors import (
     PermanentChannelError,
     QuotaExceeded,
@@ -21,6 +20,8 @@ from integrations.errors import (
     TransientChannelError,
     UserUnreachable,
 )
+from integrations.zalo.client import ZaloClient
+from integrations.zalo.tokens import ZaloTokenManager
 from tests.channels.conftest import seed_zalo_tokens
 from tests.channels.support import cs_texts
 from tests.fakes.zalo_api import (
@@ -35,10 +36,10 @@ RATE_LIMITED = "Bạn đang gửi tin nhắn hơi nhanh"
 WELCOME = "Cảm ơn bạn đã quan tâm"
 
 
-def make_client(url: str, fake, **kw) -> zalo.ZaloClient:
-    tokens = zalo.ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake.oauth_base,
+def make_client(url: str, fake, **kw) -> ZaloClient:
+    tokens = ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake.oauth_base,
                                    database_url=url)
-    return zalo.ZaloClient(tokens, api_base=fake.api_base, zns_base=fake.zns_base, database_url=url,
+    return ZaloClient(tokens, api_base=fake.api_base, zns_base=fake.zns_base, database_url=url,
                            **{"retry_backoff": 0.05, "timeout": 5, **kw})
 
 
@@ -56,7 +57,7 @@ async def test_send_text_splits_and_buttons_are_capped(sqlite_url, fake_zalo):
     sent = fake_zalo.cs_messages("u2")[0]["message"]
     kinds = [b["type"] for b in sent["attachment"]["payload"]["buttons"]]
     assert sent["text"] == "Bạn chọn mục nào?" and kinds == ["oa.query.show"] + ["oa.query.hide"] * 4
-    assert zalo.ZaloClient.button({"title": "Web", "url": "https://x.vn"}) == {
+    assert ZaloClient.button({"title": "Web", "url": "https://x.vn"}) == {
         "title": "Web", "type": "oa.open.url", "payload": {"url": "https://x.vn"}}
     await client.close()
 
@@ -119,7 +120,7 @@ async def test_read_timeout_is_not_retried(sqlite_url, fake_zalo):
 
 async def test_zns_template_message(sqlite_url, zalo_env):
     seed_zalo_tokens(sqlite_url)
-    client = zalo.ZaloClient.from_settings(get_settings(), database_url=sqlite_url)
+    client = ZaloClient.from_settings(get_settings(), database_url=sqlite_url)
     msg_id = await client.send_zns("0912 345 678", "301234", {"ma_ho_so": "000.00.15.H65-240312-0001",
                                                                "ngay_hen": "15/03/2024"}, "notice-42")
     assert msg_id
@@ -166,7 +167,7 @@ async def test_expired_token_is_refreshed_once_and_the_call_retried(db_url, fake
 
 async def test_token_is_refreshed_ahead_of_expiry(sqlite_url, fake_zalo, caplog):
     seed_zalo_tokens(sqlite_url, expires_in_s=600)  # 10 minutes left, margin is 1 hour
-    manager = zalo.ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
+    manager = ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
                                     database_url=sqlite_url)
     fake_zalo.fail_next(status=500, paths=[PATH_TOKEN])
     caplog.set_level(logging.WARNING, logger="integrations.zalo")
@@ -184,7 +185,7 @@ async def test_concurrent_refresh_reaches_zalo_exactly_once(db_url, fake_zalo, r
     """Replicas race to refresh an expiring token: one refresh call, everyone gets the new token."""
     seed_zalo_tokens(db_url, expires_in_s=60)
     fake_zalo.refresh_delay = 0.5  # the winner holds the row lock while Zalo answers
-    managers = [zalo.ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
+    managers = [ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
                                       database_url=db_url) for _ in range(racers)]
     tokens = await asyncio.gather(*(m.get_access_token() for m in managers))
     assert len(fake_zalo.refresh_calls()) == 1
@@ -194,18 +195,18 @@ async def test_concurrent_refresh_reaches_zalo_exactly_once(db_url, fake_zalo, r
     assert row.access_token == tokens[0] and row.refresh_token in fake_zalo.valid_refresh_tokens
     assert "rt-0" not in fake_zalo.valid_refresh_tokens  # the old one is spent
     # a restarted process, configured with the old env tokens, uses the stored pair
-    restarted = zalo.ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
+    restarted = ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
                                       seed_access_token="at-0", seed_refresh_token="rt-0", database_url=db_url)
     assert await restarted.get_access_token() == tokens[0]
     assert len(fake_zalo.refresh_calls()) == 1
 
 
 async def test_first_start_seeds_from_env_and_refreshes(sqlite_url, fake_zalo):
-    manager = zalo.ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
+    manager = ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
                                     seed_access_token="at-0", seed_refresh_token="rt-0", database_url=sqlite_url)
     token = await manager.get_access_token()
     assert token != "at-0" and len(fake_zalo.refresh_calls()) == 1
-    empty = zalo.ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
+    empty = ZaloTokenManager(app_id=APP_ID, app_secret=APP_SECRET, oauth_base=fake_zalo.oauth_base,
                                   database_url=sqlite_url, provider="other")
     with pytest.raises(TokenError):
         await empty.get_access_token()

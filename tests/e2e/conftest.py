@@ -17,11 +17,11 @@ from typing import Any, Dict, Iterator, List
 import httpx
 import pytest
 
-from benchmarks.harness import running_assistant
-from bot.cli import db_init
+from bot.cli.db import db_init
 from bot.conversations.identity import conversation_id
 from bot.settings import get_settings
 from tests.e2e.trackers import bot_events
+from tests.support.assistant import running_assistant
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from benchmarks.harness import running_assistant
-from bot.cli import db_init
+from bot.cli.db import db_init
+from tests.support.assistant import running_assistant
 
 pytestmark = pytest.mark.slow
 TOKEN = "t" * 40

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from bot.conversations.identity import conversation_id
 from bot.db.models import DossierLink, Feedback, HandoffRequest
 from bot.db.session import session_scope
-from bot.nlu.text import fold
 from bot.settings import ROOT
+from bot.text.normalize import fold
 from tests.e2e.trackers import stored_events
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,11 @@ import pytest
 
 from bot.reminders import report
 from bot.reminders.clock import to_db
-from bot.reminders.delivery import Router, TelegramTextSender, ZaloTextSender, ZnsTemplateSender
-from integrations.telegram import TelegramSender
-from integrations.zalo import ZaloClient, ZaloTokenManager
+from bot.reminders.delivery import Router
+from integrations.senders import TelegramTextSender, ZaloTextSender, ZnsTemplateSender
+from integrations.telegram.client import TelegramSender
+from integrations.zalo.client import ZaloClient
+from integrations.zalo.tokens import ZaloTokenManager
 from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import PATH_CS, FakeZaloAPI

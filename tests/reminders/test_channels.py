@@ -10,11 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from bot.reminders.clock import to_db
-from bot.reminders.delivery import Router, TelegramTextSender, ZaloTextSender, ZnsTemplateSender
+from bot.reminders.delivery import Router
 from bot.reminders.service import build_router
 from bot.settings import get_settings
-from integrations.telegram import TelegramSender
-from integrations.zalo import ZaloClient, ZaloTokenManager
+from integrations.senders import TelegramTextSender, ZaloTextSender, ZnsTemplateSender, channel_senders
+from integrations.telegram.client import TelegramSender
+from integrations.zalo.client import ZaloClient
+from integrations.zalo.tokens import ZaloTokenManager
 from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -274,7 +276,8 @@ async def test_router_from_settings_reaches_the_fakes(world: World, tg: FakeTele
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    router = build_router(get_settings())
+    settings = get_settings()
+    router = build_router(settings, **channel_senders(settings))
     assert set(router.text_senders) == {"telegram", "zalo"} and router.zns_template_id == "777"
     world.router_override = router
     t_user, z_user = world.user("telegram", str(CHAT)), world.user("zalo", "zu-9")

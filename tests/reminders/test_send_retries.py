@@ -16,8 +16,9 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.db.session import get_engine, upgrade
 from integrations.errors import TransientChannelError
-from integrations.telegram import TelegramSender
-from integrations.zalo import ZaloClient, ZaloTokenManager
+from integrations.telegram.client import TelegramSender
+from integrations.zalo.client import ZaloClient
+from integrations.zalo.tokens import ZaloTokenManager
 from tests.fakes import zalo_api
 from tests.fakes._http import Failure, Recorded
 from tests.fakes.telegram_api import FakeTelegramAPI

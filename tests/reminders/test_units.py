@@ -9,14 +9,16 @@ import subprocess
 import sys
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.cli.serve import reminder_worker_command
 from bot.reminders.notices import NoticeKey, bullet_list, format_vnd, overdue_ref, response_name
-from bot.reminders.scheduler import JOB_ID, start_embedded
 from bot.reminders.service import ReminderService
-from bot.reminders.templates import ResponseRenderer, fill
 from bot.reminders.workdays import QuietHours, WorkCalendar, load_calendar
+from bot.responses import Responses, fill
 from bot.settings import ROOT, get_settings
 from tests.reminders.conftest import World, local
+from workers.reminders import JOB_ID, add_jobs
 
 D = dt.date
 
@@ -80,24 +82,27 @@ def test_notice_keys_and_refs():
 
 
 def test_renderer_fills_like_rasa():
-    renderer = ResponseRenderer({"utter_x": [{"text": "kênh", "channel": "zalo"}, {"text": "Mã {code}, {missing}"}]})
+    renderer = Responses({"utter_x": [{"text": "kênh", "channel": "zalo"}, {"text": "Mã {code}, {missing}"}]})
     assert renderer.render("utter_x", {"code": "A1"}) == "Mã A1, {missing}"
     assert renderer.render("utter_x", {}, channel="zalo") == "kênh"
     with pytest.raises(KeyError):
         renderer.render("utter_none", {})
     assert fill("{a}{b}", {"a": 1, "b": None}) == "1{b}"
-    assert ResponseRenderer.from_files().has("utter_reminder_ready")
+    assert Responses.from_files().has("utter_reminder_ready")
 
 
-def test_start_embedded_respects_the_mode(world: World, monkeypatch: pytest.MonkeyPatch):
+def test_serve_runs_the_worker_only_in_embedded_mode(world: World, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SCHEDULER_MODE", "separate")
     get_settings.cache_clear()
-    assert start_embedded() is None
+    assert reminder_worker_command(get_settings()) is None
     monkeypatch.setenv("SCHEDULER_MODE", "embedded")
     monkeypatch.setenv("REMINDER_INTERVAL_MINUTES", "5")
     get_settings.cache_clear()
+    assert reminder_worker_command(get_settings())[1:] == ["-m", "workers.reminders", "--supervised"]
     service = world.service()
-    scheduler = start_embedded(service=service)
+    scheduler = BackgroundScheduler(timezone=dt.timezone.utc, daemon=True)
+    add_jobs(scheduler, service, get_settings())
+    scheduler.start()
     try:
         assert sorted(j.id for j in scheduler.get_jobs()) == ["channel_records_prune", JOB_ID]
         job = scheduler.get_job(JOB_ID)
@@ -121,7 +126,7 @@ def test_run_once_never_raises(world: World):
 
 
 def test_separate_process_entry_point(tmp_path):
-    """``python -m bot.reminders --once`` against a fresh SQLite database (no channels configured)."""
+    """``python -m workers.reminders --once`` against a fresh SQLite database (no channels configured)."""
     url = f"sqlite:///{tmp_path / 'proc.db'}"
     from bot.db.session import get_engine, upgrade
 
@@ -129,7 +134,7 @@ def test_separate_process_entry_point(tmp_path):
     get_engine(url).dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_"))}
     env.update(DATABASE_URL=url, SCHEDULER_MODE="separate", APP_ENV="test", PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-m", "bot.reminders", "--once"], cwd=ROOT, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "workers.reminders", "--once"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])

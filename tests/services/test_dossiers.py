@@ -21,7 +21,7 @@ from bot.dossiers.service import (
     link_dossier,
     upsert_dossier,
 )
-from bot.nlu.patterns import normalize_dossier_code
+from bot.text.codes import normalize_dossier_code
 
 CODE = "000.00.15.H65-240312-0001"
 TODAY = dt.date(2026, 3, 12)

@@ -12,8 +12,10 @@ from typing import Iterator
 import pytest
 
 from bot.dossiers.demo import demo_dossiers
+from bot.dossiers.sources import LocalDossierSource, SourceUnavailable
 from bot.settings import Settings
-from integrations.onestop import HttpDossierSource, LocalDossierSource, SourceUnavailable, make_source
+from integrations.onestop import make_source
+from integrations.onestop.client import HttpDossierSource
 from tests.fakes.onestop_api import CLIENT_ID, CLIENT_SECRET, FakeOneStopAPI
 
 TODAY = dt.date(2026, 3, 12)

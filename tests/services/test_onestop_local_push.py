@@ -19,11 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db.models import Dossier, DossierStatusHistory
 from bot.db.session import session_scope
+from bot.dossiers import records
 from bot.dossiers.demo import demo_dossiers
 from bot.dossiers.service import DossierRecord, upsert_dossier
+from bot.dossiers.sources import LocalDossierSource, SourceUnavailable
 from bot.settings import get_settings
-from integrations import onestop
-from integrations.onestop import LocalDossierSource, OneStopPushInput, SourceUnavailable, apply_push
+from integrations.onestop.push import OneStopPushInput, apply_push
 from tests.services.conftest import DEAD_PG_URL
 
 TODAY = dt.date(2026, 3, 12)
@@ -129,7 +130,7 @@ def test_apply_push_rejects_and_writes_nothing(clean_db_url: str, payload: Any) 
 
 def test_apply_push_database_error_rolls_back_the_whole_list(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The second item fails in PostgreSQL (fee beyond INTEGER): the first one is not kept either."""
-    monkeypatch.setattr(onestop, "check_dossier_fields", lambda *_a, **_k: None)  # let the bad fee reach the DB
+    monkeypatch.setattr(records, "check_dossier_fields", lambda *_a, **_k: None)  # let the bad fee reach the DB
     items = [RECORDS[1].to_json(), {**RECORDS[2].to_json(), "fee_due_vnd": 10**12}]
     with pytest.raises(SQLAlchemyError):
         apply_push(items, pg_url)

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import db_init
+from bot.cli.db import db_init
 from bot.conversations.retention import prune_personal_data
 from bot.db.models import Dossier, Feedback, HandoffRequest, VerificationAttempt, utcnow
 from bot.db.session import get_engine, session_scope

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.nlu.patterns import find_dossier_codes, find_last4, find_phones, normalize_dossier_code
+from bot.text.codes import find_dossier_codes, normalize_dossier_code
+from bot.text.phone import find_last4, find_phones
 
 SET = yaml.safe_load((Path(__file__).resolve().parents[1] / "nlu" / "code_renderings.yml").read_text("utf-8"))
 

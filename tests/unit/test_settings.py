@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import bot.settings as settings_module
-from bot.cli import api_options, write_runtime_files
+from bot.cli.runtime import api_options, write_runtime_files
 from bot.settings import Settings
 
 STRONG = "k" * 40

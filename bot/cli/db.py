@@ -1,0 +1,72 @@
+"""``db-init``, ``import-catalogue``, ``import-dossiers``: the database and its imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from bot.settings import ROOT, get_settings
+
+
+def db_init(database_url: Optional[str] = None, demo: Optional[bool] = None) -> Dict[str, Any]:
+    """Migrate, then load units and catalogue where missing.
+
+    Demo dossiers are added only in development (``SEED_DEMO_DOSSIERS`` overrides) and
+    only where no dossier with the same code exists: a real record is never overwritten.
+    """
+    from sqlalchemy import func, select
+
+    from bot.catalogue.importer import import_catalogue
+    from bot.catalogue.units import import_units
+    from bot.db.models import Procedure, Unit
+    from bot.db.session import session_scope, upgrade
+    from bot.dossiers.demo import seed_demo_dossiers
+
+    upgrade(database_url)
+    report: Dict[str, Any] = {}
+    with session_scope(database_url) as session:
+        if not session.execute(select(func.count(Unit.id))).scalar_one():
+            report["units"] = import_units(session, ROOT / "data" / "province.json")
+        if not session.execute(select(func.count(Procedure.id))).scalar_one():
+            report["catalogue"] = vars(import_catalogue(session, ROOT / "data" / "procedures.json"))
+        if get_settings().demo_enabled if demo is None else demo:
+            report["demo_dossiers"] = seed_demo_dossiers(session, dt.date.today())
+    return report
+
+
+def import_catalogue_cmd(path: Path, prune: bool) -> int:
+    """Import a catalogue export; print every bad record and write nothing on error."""
+    from bot.catalogue.importer import CatalogueError, import_catalogue
+    from bot.db.session import session_scope
+
+    try:
+        with session_scope() as session:
+            report = import_catalogue(session, path, prune=prune)
+    except CatalogueError as exc:
+        for line, message in exc.problems:
+            print(f"{path}:{line}: {message}", file=sys.stderr)
+        print("nothing imported", file=sys.stderr)
+        return 1
+    print(f"imported: {report.created} created, {report.updated} updated, {report.removed} removed")
+    return 0
+
+
+def import_dossiers_cmd(path: Path) -> int:
+    """Import dossiers from a JSON file (all or nothing)."""
+    from bot.db.session import session_scope
+    from bot.dossiers.records import records_from_file
+    from bot.dossiers.service import upsert_dossier
+
+    try:
+        records = records_from_file(path.read_text(encoding="utf-8"))
+    except (ValueError, json.JSONDecodeError) as exc:
+        print(f"{path}: {exc}\nnothing imported", file=sys.stderr)
+        return 1
+    with session_scope() as session:
+        for record in records:
+            upsert_dossier(session, record)
+    print(f"imported {len(records)} dossiers")
+    return 0

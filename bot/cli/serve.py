@@ -1,0 +1,118 @@
+"""``serve``: run the assistant as supervised child processes, and stop them all together.
+
+Children: the action server (``rasa_sdk``), the Rasa server (``rasa run`` with this run's
+credentials and endpoints) and, with ``SCHEDULER_MODE=embedded``, the reminder worker
+(``python -m workers.reminders``). When one of them exits, or on SIGINT/SIGTERM, the
+others are stopped (SIGTERM, then SIGKILL after 15 s): no child outlives ``serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, NoReturn, Optional, Tuple
+
+from bot.cli.processes import action_server, rasa_env, stop
+from bot.cli.runtime import api_options, write_runtime_files
+from bot.cli.train import latest_model
+from bot.settings import ROOT, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+TOKEN_ENV = "BOT_RASA_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+# ``rasa ARGS``, with ``--auth-token`` added inside the child from its environment so the
+# token never shows in the process list.
+RASA_MAIN = (
+    "import os, sys\n"
+    "sys.argv[0] = 'rasa'\n"
+    f"token = os.environ.pop({TOKEN_ENV!r}, None)\n"
+    "sys.argv += ['--auth-token', token] if token else []\n"
+    "from rasa.__main__ import main\n"
+    "main()\n"
+)
+
+
+def rasa_run_command(settings: Settings, model: Path, paths: Dict[str, Path]) -> List[str]:
+    """``rasa run`` on the settings' host and port, with the runtime files and the API options."""
+    options = api_options(settings)
+    args = ["run", "--model", str(model), "--endpoints", str(paths["endpoints"]),
+            "--credentials", str(paths["credentials"]), "--interface", settings.rasa_host,
+            "--port", str(settings.rasa_port)]
+    if options["enable_api"]:
+        args.append("--enable-api")
+    if options["cors"]:
+        args += ["--cors", *options["cors"]]
+    return [sys.executable, "-c", RASA_MAIN, *args]
+
+
+def rasa_server_env(settings: Settings) -> Dict[str, str]:
+    """Environment of the Rasa server: log level, request size limit, the API token (if on)."""
+    env = rasa_env({"LOG_LEVEL": settings.log_level.upper()})
+    env.setdefault("SANIC_REQUEST_MAX_SIZE", str(max(settings.max_webhook_bytes * 4, 1_000_000)))
+    token = api_options(settings).get("auth_token")
+    if token:
+        env[TOKEN_ENV] = token
+    return env
+
+
+def reminder_worker_command(settings: Settings) -> Optional[List[str]]:
+    """The reminder worker ``serve`` runs (``SCHEDULER_MODE=embedded``), else None (run elsewhere, or off)."""
+    if settings.scheduler_mode != "embedded":
+        logger.info("SCHEDULER_MODE=%s: reminders are not scheduled by serve", settings.scheduler_mode)
+        return None
+    return [sys.executable, "-m", "workers.reminders", "--supervised"]
+
+
+def _interrupt(signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _ignore_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def supervise(children: List[Tuple[str, subprocess.Popen]], poll_s: float = 0.5) -> int:
+    """Wait until one child exits; returns its exit code."""
+    while True:
+        for name, proc in children:
+            code = proc.poll()
+            if code is not None:
+                logger.log(logging.INFO if code == 0 else logging.ERROR,
+                           "%s exited with %s; stopping the others", name, code)
+                return code
+        time.sleep(poll_s)
+
+
+def serve() -> int:
+    """Action server + Rasa server (REST, and Telegram/Zalo when configured) + reminder worker."""
+    settings = get_settings()
+    paths = write_runtime_files()
+    model = latest_model()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (as Sanic did)
+        signal.signal(signum, _interrupt)
+    children: List[Tuple[str, subprocess.Popen]] = []
+    try:
+        with action_server(settings.action_port) as actions:
+            children.append(("action server", actions))
+            worker = reminder_worker_command(settings)
+            try:
+                if worker:
+                    children.append(("reminder worker", subprocess.Popen(worker, cwd=ROOT)))
+                if settings.rest_enabled:
+                    print(f"Assistant on http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook "
+                          f"(chat with `make chat`)", flush=True)
+                rasa = subprocess.Popen(rasa_run_command(settings, model, paths), cwd=ROOT,
+                                        env=rasa_server_env(settings))
+                children.append(("rasa server", rasa))
+                return supervise(children)
+            finally:
+                _ignore_signals()  # a second Ctrl-C must not cut the clean-up short
+                for _name, proc in reversed(children[1:]):
+                    stop(proc)
+    except KeyboardInterrupt:
+        return 0

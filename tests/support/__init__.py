@@ -1,0 +1,1 @@
+"""Test tooling shared with the benchmarks: scratch PostgreSQL databases, a running assistant."""
