@@ -6,7 +6,6 @@ loopback port and the fakes listen on 127.0.0.1 only."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Dict, Iterator
 
 import pytest
@@ -16,8 +15,15 @@ from bot.db.session import get_engine, session_scope
 from bot.settings import get_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY, FakeZaloAPI
+from tests.support.reminders import (  # noqa: F401 - fixtures of the reminder tests here
+    clock,
+    postgres_url,
+    reminder_db_url,
+    reminder_env,
+    reminder_pg_url,
+    world,
+)
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 WEBHOOK_SECRET = "s3cr3t-Token_for-tests"
 DEAD = "http://127.0.0.1:9"  # discard port: a test that forgot a fake fails fast, never reaches the internet
 
@@ -39,12 +45,6 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _reset_caches()
     yield
     _reset_caches()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """Both databases: the test runs once on SQLite and once on PostgreSQL."""
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ administrative units) share one seeded database per backend for the session (``s
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -32,13 +31,20 @@ from bot.db.models import (
 )
 from bot.db.session import get_engine, session_scope, upgrade
 from bot.settings import get_settings
+from tests.conftest import ON_POSTGRES, postgres_or_skip
+from tests.support.reminders import (  # noqa: F401 - fixtures of the reminder service tests
+    clock,
+    postgres_url,
+    reminder_db_url,
+    reminder_env,
+    reminder_pg_url,
+    world,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCEDURES_JSON = ROOT / "data" / "procedures.json"
 PROVINCE_JSON = ROOT / "data" / "province.json"
-from tests.conftest import postgres_or_skip  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 # Nothing listens on port 1 of the loopback: a connection is refused at once.
 DEAD_PG_URL = "postgresql://postgres@127.0.0.1:1/x"
 
@@ -64,7 +70,7 @@ def _module_database(backend: str, tmp_path_factory: pytest.TempPathFactory, pre
         yield url
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", ON_POSTGRES])
 def seeded_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database with the real catalogue and units, shared by the session (read-only!)."""
     with _module_database(request.param, tmp_path_factory, "seeded") as url:
@@ -72,7 +78,7 @@ def seeded_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         yield url
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", ON_POSTGRES])
 def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty migrated database per backend, created once per module (see ``clean_db_url``)."""
     with _module_database(request.param, tmp_path_factory, "module") as url:

@@ -128,6 +128,7 @@ def test_apply_push_rejects_and_writes_nothing(clean_db_url: str, payload: Any) 
     assert dossier_state(clean_db_url) == before
 
 
+@pytest.mark.postgres
 def test_apply_push_database_error_rolls_back_the_whole_list(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The second item fails in PostgreSQL (fee beyond INTEGER): the first one is not kept either."""
     monkeypatch.setattr(records, "check_dossier_fields", lambda *_a, **_k: None)  # let the bad fee reach the DB

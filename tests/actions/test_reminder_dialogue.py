@@ -13,7 +13,9 @@ from actions.reminders import ActionSubscribeReminders, ActionUnsubscribeReminde
 from bot.db.models import ChatUser, DossierLink, ReminderSubscription, VerificationAttempt, utcnow
 from bot.reminders.subscriptions import channel_name
 from bot.settings import get_settings
-from tests.reminders.conftest import World
+from tests.support.reminders import World
+
+pytestmark = pytest.mark.usefixtures("reminder_env")
 
 
 def tracker(sender_id: str, channel: Optional[str] = "telegram", verified_code: Optional[str] = None) -> Tracker:

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from tests.reminders.conftest import World
+from tests.support.reminders import World
+
+pytestmark = pytest.mark.usefixtures("reminder_env")
 
 
 async def _subscribed(world: World, status: str = "received", **fields):

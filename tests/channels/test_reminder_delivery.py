@@ -20,7 +20,9 @@ from integrations.zalo.tokens import ZaloTokenManager
 from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
-from tests.reminders.conftest import ZONE, World, local
+from tests.support.reminders import ZONE, World, local
+
+pytestmark = pytest.mark.usefixtures("reminder_env")
 
 CHAT = 4242
 

@@ -1,10 +1,13 @@
 """Fixtures of the reminder tests: a real database (fresh SQLite file, fresh PostgreSQL
-database), an injectable clock, recording senders and a small world builder."""
+database), an injectable clock, recording senders and a small world builder.
+
+Shared by the service, action and channel tests of reminders: their directories'
+``conftest.py`` import the fixtures. ``reminder_env`` (clean reminder settings) comes
+with ``world``; modules that do not use ``world`` ask for it with ``usefixtures``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -22,9 +25,7 @@ from bot.reminders.workdays import QuietHours, load_calendar
 from bot.settings import get_settings
 
 ZONE = get_zone("Asia/Ho_Chi_Minh")
-from tests.conftest import postgres_or_skip  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+from tests.conftest import ON_POSTGRES, postgres_or_skip  # noqa: E402
 
 
 def local(text: str) -> dt.datetime:
@@ -50,8 +51,9 @@ class FakeClock:
         self.current += dt.timedelta(**delta)
 
 
-@pytest.fixture(autouse=True)
-def _clean_settings(monkeypatch: pytest.MonkeyPatch):
+@pytest.fixture
+def reminder_env(monkeypatch: pytest.MonkeyPatch):
+    """Reminder settings at their defaults, APP_ENV=test."""
     for name in ("QUIET_HOURS_START", "QUIET_HOURS_END", "ZALO_ZNS_TEMPLATE_ID", "SCHEDULER_MODE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APP_ENV", "test")
@@ -61,14 +63,14 @@ def _clean_settings(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture(scope="session")
-def pg_url():
+def reminder_pg_url():
     """A fresh PostgreSQL database for this test session (dropped afterwards)."""
     with postgres_or_skip("reminders_test") as url:
         yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
+@pytest.fixture(params=["sqlite", ON_POSTGRES])
+def reminder_db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A migrated, empty database: a new SQLite file, or the session's PostgreSQL database truncated."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'reminders.db'}"
@@ -76,7 +78,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
         yield url
         get_engine(url).dispose()
         return
-    url = request.getfixturevalue("pg_url")
+    url = request.getfixturevalue("reminder_pg_url")
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with get_engine(url).begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -84,12 +86,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
 
 
 @pytest.fixture
-def postgres_url(pg_url) -> str:
+def postgres_url(reminder_pg_url: str) -> str:
     """The session's PostgreSQL database, truncated."""
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with get_engine(pg_url).begin() as conn:
+    with get_engine(reminder_pg_url).begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    return pg_url
+    return reminder_pg_url
 
 
 @dataclass
@@ -230,9 +232,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def world(db_url: str, clock: FakeClock) -> World:
+def world(reminder_db_url: str, clock: FakeClock, reminder_env: None) -> World:
     """A world on the parametrised database."""
-    return World(db_url, clock)
+    return World(reminder_db_url, clock)
 
 
 def transient(retry_after: Optional[float] = None) -> TransientFailure:

@@ -24,6 +24,8 @@ from tests.fakes._http import Failure, Recorded
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import PATH_CS, PATH_ZNS, FakeZaloAPI
 
+pytestmark = pytest.mark.usefixtures("reminder_env")
+
 CHAT = 4242
 
 

@@ -20,11 +20,13 @@ from integrations.senders import TelegramTextSender, ZaloTextSender, ZnsTemplate
 from integrations.telegram.client import TelegramSender
 from integrations.zalo.client import ZaloClient
 from integrations.zalo.tokens import ZaloTokenManager
+from tests.channels.test_reminder_retries import dead_port, is_send
 from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import PATH_CS, FakeZaloAPI
-from tests.reminders.conftest import World
-from tests.reminders.test_send_retries import dead_port, is_send
+from tests.support.reminders import World
+
+pytestmark = pytest.mark.usefixtures("reminder_env")
 
 CHAT = 4242
 

@@ -13,7 +13,9 @@ from bot.db.models import NotificationLog
 from bot.reminders import claims
 from bot.reminders.clock import to_db
 from bot.reminders.delivery import AmbiguousFailure, Router
-from tests.reminders.conftest import ZONE, FakeClock, World, blocked, local, transient
+from tests.support.reminders import ZONE, FakeClock, World, blocked, local, transient
+
+pytestmark = pytest.mark.usefixtures("reminder_env")
 
 
 async def _ready_at(world: World, when: str, user=None):

@@ -17,8 +17,10 @@ from bot.reminders.service import ReminderService
 from bot.reminders.workdays import QuietHours, WorkCalendar, load_calendar
 from bot.responses import Responses, fill
 from bot.settings import ROOT, get_settings
-from tests.reminders.conftest import World, local
+from tests.support.reminders import World, local
 from workers.reminders import JOB_ID, add_jobs
+
+pytestmark = pytest.mark.usefixtures("reminder_env")
 
 D = dt.date
 
