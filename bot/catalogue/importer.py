@@ -3,6 +3,10 @@
 Format: ``{"version": 1, "checked_on": "YYYY-MM-DD", "procedures": [ {...}, ... ]}``,
 one object per procedure as documented in ``docs/catalogue-format.md``. A bad
 record is reported with the line it starts on, and nothing is written.
+
+The national catalogue (``format: "national-catalogue/1"``, see :mod:`bot.catalogue.national`)
+is accepted too. Both are merged field by field (:mod:`bot.catalogue.import_merge`): the curated
+records win over the snapshot wherever they give a value, in whatever order the files come.
 """
 
 from __future__ import annotations
@@ -11,19 +15,19 @@ import datetime as dt
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Field, Procedure, ProcedureChannel, ProcedureDocument
-from bot.text.normalize import fold
+from bot.catalogue.import_merge import DEFAULT_VERIFIER, Plan, curated_of, load_states, merge, national_of
+from bot.catalogue.import_merge import search_key as search_key
+from bot.catalogue.national import FORMAT, NationalError, is_national, load_national, read_json
 
 logger = logging.getLogger(__name__)
 
-LEVELS = {"province", "commune"}
+LEVELS = {"central", "province", "commune"}
 CHANNEL_KINDS = {"direct", "post", "online"}
 DOC_KINDS = {"submit", "show"}
 ONLINE_LEVELS = {"full", "partial", "none"}
@@ -33,25 +37,32 @@ REQUIRED = ("code", "name", "field", "level", "agency", "channels", "documents",
 
 
 class CatalogueError(ValueError):
-    """The export is invalid; ``problems`` lists ``(line, message)`` pairs."""
+    """The export is invalid; ``problems`` lists ``(line, message)`` pairs.
 
-    def __init__(self, problems: List[Tuple[int, str]]) -> None:
+    ``unit`` is ``"line"`` (curated JSON) or ``"record"`` (national file: 1-based record position,
+    0 for the file itself).
+    """
+
+    def __init__(self, problems: List[Tuple[int, str]], unit: str = "line") -> None:
         self.problems = problems
-        super().__init__("; ".join(f"line {line}: {msg}" for line, msg in problems))
+        self.unit = unit
+        super().__init__("; ".join(f"{unit} {line}: {msg}" for line, msg in problems))
 
 
 @dataclass
 class ImportReport:
-    """What an import changed."""
+    """What an import changed.
+
+    National file: ``updated`` procedures had a change (``changed_fields`` counts them per field),
+    ``unchanged`` had none. Curated file: ``updated`` counts every procedure of the file that
+    existed already (as it always did); ``unchanged`` and ``changed_fields`` are exact.
+    """
 
     created: int
     updated: int
     removed: int
-
-
-def search_key(*names: str) -> str:
-    """Folded, lower-case, ``|``-separated names for matching."""
-    return " | ".join(fold(n.lower()).strip() for n in names if n)
+    unchanged: int = 0
+    changed_fields: Dict[str, int] = field(default_factory=dict)
 
 
 def _records_with_lines(text: str) -> Tuple[Dict[str, Any], List[Tuple[int, Dict[str, Any]]]]:
@@ -102,6 +113,8 @@ def validate_record(record: Any) -> List[str]:
     for key in ("code", "name", "field", "agency", "source"):
         if not isinstance(record[key], str):
             problems.append(f"'{key}' must be text")
+    if record.get("verified_by") is not None and not isinstance(record["verified_by"], str):
+        problems.append("'verified_by' must be text")
     if not all(isinstance(a, str) for a in record.get("aliases") or []):
         problems.append("aliases must be texts")
     if record.get("checked_on") is not None:
@@ -162,76 +175,121 @@ def load_catalogue(path: Path) -> Tuple[dt.date, List[Dict[str, Any]]]:
     return checked, [r for _, r in records]
 
 
-def _field(session: Session, name: str, cache: Dict[str, Field]) -> Field:
-    if name not in cache:
-        found = session.execute(select(Field).where(Field.name == name)).scalar_one_or_none()
-        cache[name] = found or Field(name=name, search_key=search_key(name))
-        session.add(cache[name])
-    return cache[name]
+def curated_layer(rec: Dict[str, Any], checked_on: dt.date, verifier: str) -> Dict[str, Any]:
+    """A valid curated record as a layer (values in the row vocabulary, provenance, who verified it)."""
+    checked = dt.date.fromisoformat(rec["checked_on"]) if rec.get("checked_on") else checked_on
+    values = {
+        "name": rec["name"].strip(),
+        "aliases": [a.strip().lower() for a in rec.get("aliases") or [] if a and a.strip()],
+        "field": rec["field"].strip(), "level": rec["level"], "agency": rec["agency"],
+        "submit_place": rec.get("submit_place"), "steps": rec.get("steps") or [], "conditions": rec.get("conditions"),
+        "result": rec.get("result"), "legal_basis": rec["legal_basis"], "online_level": rec["online_level"],
+        "online_url": rec.get("online_url"), "notes": rec.get("notes"),
+        "channels": [{"kind": c["kind"], "duration": c["duration"], "duration_days": c.get("duration_days"),
+                      "fee": c["fee"], "fee_vnd": c.get("fee_vnd"), "fee_status": c.get("fee_status"),
+                      "fee_doubtful": bool(c.get("fee_doubtful")), "note": c.get("note")} for c in rec["channels"]],
+        "documents": [{"name": d["name"], "kind": d["kind"], "original": int(d.get("original") or 0),
+                       "copy": int(d.get("copy") or 0), "template": d.get("template"), "group_name": d.get("group")}
+                      for d in rec["documents"]],
+    }
+    return {"values": values, "source": rec["source"], "checked_on": checked.isoformat(),
+            "unconfirmed": list(rec.get("unconfirmed") or []),
+            "verified_by": rec.get("verified_by") or verifier, "verified_at": checked.isoformat()}
 
 
 def import_catalogue(session: Session, path: Path, prune: bool = False) -> ImportReport:
-    """Validate ``path`` and upsert every procedure in the caller's transaction.
+    """Validate ``path`` (the curated format or the national one) and merge it in the caller's transaction.
 
     Args:
         session: an open session; the caller commits (nothing is written on error).
-        path: the JSON export.
-        prune: delete procedures that are not in the export.
+        path: the curated JSON export, or the national catalogue (``format: "national-catalogue/1"``,
+            JSON or gzip).
+        prune: curated file: a curated procedure missing from it falls back to its national values,
+            or is deleted when it has none; national file: national procedures missing from it are
+            deleted (curated ones never, they only lose their national layer).
     """
+    if is_national_file(path):
+        return import_national(session, path, prune=prune)
     checked_on, records = load_catalogue(path)
-    fields: Dict[str, Field] = {}
-    existing = {p.code: p for p in session.execute(select(Procedure)).unique().scalars()}
-    created = updated = 0
-    with session.no_autoflush:
-        for rec in records:
-            created, updated = _upsert(session, rec, existing, fields, checked_on, created, updated)
+    doc_verifier = _verifier(path)
+    layers = {r["code"]: curated_layer(r, checked_on, doc_verifier) for r in records}
+    states = load_states(session.connection(), layers)
+    plan = Plan()
+    for code, layer in layers.items():
+        old = states.get(code)
+        plan.put(code, old, merge(national_of(old) if old else None, layer))
+    removed = reverted = 0
+    if prune:
+        for code, old in states.items():
+            if code in layers or old["origin"] != "curated":
+                continue
+            nat = national_of(old)
+            if nat is None:
+                plan.deletes.append(old["_id"])
+                removed += 1
+            else:
+                plan.put(code, old, merge(nat, None))
+                reverted += 1
+    plan.write(session)
+    created = len(plan.inserts)
+    updated = len(layers) - created + reverted  # every procedure of the file that existed (as before)
+    logger.info("catalogue import: %d created, %d updated, %d removed", created, updated, removed)
+    return ImportReport(created, updated, removed, plan.unchanged, dict(plan.fields))
+
+
+def _verifier(path: Path) -> str:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return str(doc.get("verified_by") or doc.get("reviewer") or DEFAULT_VERIFIER)
+
+
+def is_national_file(path: Path) -> bool:
+    """A gzip file, or JSON whose top level carries ``"format": "national-catalogue/1"``."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head[:2] == b"\x1f\x8b":
+        return True
+    if FORMAT.encode() not in head and b'"format"' in head:
+        return False
+    try:
+        return is_national(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, UnicodeDecodeError):
+        return False  # reported with its line by the curated loader
+
+
+def import_national(session: Session, path: Path, prune: bool = False) -> ImportReport:
+    """Merge the national snapshot: new procedures created, changed ones updated (fields counted),
+    curated fields never overwritten; with ``prune``, national procedures missing from it deleted."""
+    try:
+        _, doc = read_json(path)
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise CatalogueError([(0, f"unreadable national catalogue: {exc}")], unit="record") from exc
+    except json.JSONDecodeError as exc:
+        raise CatalogueError([(exc.lineno, f"invalid JSON: {exc.msg}")]) from exc
+    if not is_national(doc):
+        raise CatalogueError([(0, f"expected format {FORMAT!r}")], unit="record")
+    try:
+        _, layers = load_national(doc)
+    except NationalError as exc:
+        raise CatalogueError(exc.problems, unit="record") from exc
+    states = load_states(session.connection())
+    plan = Plan()
+    seen = set()
+    for layer in layers:
+        code = layer.pop("code")
+        seen.add(code)
+        old = states.get(code)
+        plan.put(code, old, merge(layer, curated_of(old) if old else None))
     removed = 0
     if prune:
-        wanted = {r["code"] for r in records}
-        stale = [code for code in existing if code not in wanted]
-        if stale:
-            removed = session.execute(delete(Procedure).where(Procedure.code.in_(stale))).rowcount or 0
-    session.flush()
-    logger.info("catalogue import: %d created, %d updated, %d removed", created, updated, removed)
-    return ImportReport(created, updated, removed)
-
-
-def _upsert(session: Session, rec: Dict[str, Any], existing: Dict[str, Procedure], fields: Dict[str, Field],
-            checked_on: dt.date, created: int, updated: int) -> Tuple[int, int]:
-    """Create or update one procedure; returns the new (created, updated) counts."""
-    proc = existing.get(rec["code"])
-    if proc is None:
-        proc = Procedure(code=rec["code"])
-        session.add(proc)
-        created += 1
-    else:
-        updated += 1
-    aliases = [a.strip().lower() for a in rec.get("aliases", []) if a and a.strip()]
-    proc.name = rec["name"].strip()
-    proc.aliases = aliases
-    proc.field = _field(session, rec["field"].strip(), fields)
-    proc.level = rec["level"]
-    proc.agency = rec["agency"]
-    proc.submit_place = rec.get("submit_place")
-    proc.steps = rec.get("steps") or []
-    proc.conditions = rec.get("conditions")
-    proc.result = rec.get("result")
-    proc.legal_basis = rec["legal_basis"]
-    proc.online_level = rec["online_level"]
-    proc.online_url = rec.get("online_url")
-    proc.source = rec["source"]
-    proc.checked_on = dt.date.fromisoformat(rec["checked_on"]) if rec.get("checked_on") else checked_on
-    proc.unconfirmed = rec.get("unconfirmed") or []
-    proc.notes = rec.get("notes")
-    proc.search_key = search_key(proc.name, *aliases)
-    proc.channels = [
-        ProcedureChannel(kind=c["kind"], duration=c["duration"], duration_days=c.get("duration_days"),
-                         fee=c["fee"], fee_vnd=c.get("fee_vnd"))
-        for c in rec["channels"]
-    ]
-    proc.documents = [
-        ProcedureDocument(position=i, name=d["name"], kind=d["kind"], original=int(d.get("original") or 0),
-                          copy=int(d.get("copy") or 0), template=d.get("template"))
-        for i, d in enumerate(rec["documents"])
-    ]
-    return created, updated
+        for code, old in states.items():
+            if code in seen:
+                continue
+            if old["origin"] == "national":
+                plan.deletes.append(old["_id"])
+                removed += 1
+            elif national_of(old) is not None:
+                plan.put(code, old, merge(None, curated_of(old)))
+    plan.write(session)
+    report = ImportReport(len(plan.inserts), len(plan.updates), removed, plan.unchanged, dict(plan.fields))
+    logger.info("national catalogue import: %s", report)
+    return report

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 from bot.settings import ROOT, get_settings
 
+NATIONAL_CATALOGUE = ROOT / "data" / "national" / "procedures.json.gz"
+CURATED_CATALOGUE = ROOT / "data" / "procedures.json"
 
-def db_init(database_url: Optional[str] = None, demo: Optional[bool] = None) -> Dict[str, Any]:
+
+def db_init(database_url: Optional[str] = None, demo: Optional[bool] = None,
+            national: Optional[bool] = None) -> Dict[str, Any]:
     """Migrate, then load units and catalogue where missing.
+
+    The catalogue is the national snapshot (every procedure, machine-read) merged with the
+    curated file (which wins field by field). ``national=False`` (or ``SKIP_NATIONAL_CATALOGUE=1``)
+    loads the curated file only, for tests that need no more; a database holding only curated
+    procedures gets the snapshot the next time ``db_init`` runs with it.
 
     Demo dossiers are added only in development (``SEED_DEMO_DOSSIERS`` overrides) and
     only where no dossier with the same code exists: a real record is never overwritten.
@@ -22,6 +33,9 @@ def db_init(database_url: Optional[str] = None, demo: Optional[bool] = None) -> 
     from bot.catalogue.importer import import_catalogue
     from bot.catalogue.units import import_units
     from bot.db.models import Procedure, Unit
+
+    if national is None:
+        national = os.environ.get("SKIP_NATIONAL_CATALOGUE", "").lower() not in ("1", "true", "yes")
     from bot.db.session import session_scope, upgrade
     from bot.dossiers.demo import seed_demo_dossiers
 
@@ -30,8 +44,13 @@ def db_init(database_url: Optional[str] = None, demo: Optional[bool] = None) -> 
     with session_scope(database_url) as session:
         if not session.execute(select(func.count(Unit.id))).scalar_one():
             report["units"] = import_units(session, ROOT / "data" / "province.json")
-        if not session.execute(select(func.count(Procedure.id))).scalar_one():
-            report["catalogue"] = vars(import_catalogue(session, ROOT / "data" / "procedures.json"))
+        if national and NATIONAL_CATALOGUE.exists() and not session.execute(
+                select(func.count(Procedure.id)).where(Procedure.origin == "national")).scalar_one():
+            started = time.perf_counter()
+            report["national_catalogue"] = vars(import_catalogue(session, NATIONAL_CATALOGUE))
+            report["national_catalogue"]["seconds"] = round(time.perf_counter() - started, 1)
+        if not session.execute(select(func.count(Procedure.id)).where(Procedure.origin == "curated")).scalar_one():
+            report["catalogue"] = vars(import_catalogue(session, CURATED_CATALOGUE))
         if get_settings().demo_enabled if demo is None else demo:
             report["demo_dossiers"] = seed_demo_dossiers(session, dt.date.today())
     return report
@@ -47,10 +66,14 @@ def import_catalogue_cmd(path: Path, prune: bool) -> int:
             report = import_catalogue(session, path, prune=prune)
     except CatalogueError as exc:
         for line, message in exc.problems:
-            print(f"{path}:{line}: {message}", file=sys.stderr)
+            where = f"{line}" if exc.unit == "line" else f" record {line}" if line else ""
+            print(f"{path}:{where}: {message}", file=sys.stderr)
         print("nothing imported", file=sys.stderr)
         return 1
-    print(f"imported: {report.created} created, {report.updated} updated, {report.removed} removed")
+    print(f"imported: {report.created} created, {report.updated} updated, {report.removed} removed, "
+          f"{report.unchanged} unchanged")
+    if report.changed_fields:
+        print("changed fields: " + ", ".join(f"{k} {n}" for k, n in sorted(report.changed_fields.items())))
     return 0
 
 

@@ -73,7 +73,14 @@ class Field(Base):
 
 
 class Procedure(Base):
-    """An administrative procedure as the national procedure database describes it."""
+    """An administrative procedure as the national procedure database describes it.
+
+    ``origin`` is ``national`` (machine-read from the national snapshot, nobody confirmed it) or
+    ``curated`` (the project's own file, checked by staff: ``verified_by`` / ``verified_at``).
+    A curated procedure keeps both layers in ``layers`` ({"national": ..., "curated": ...}) so that
+    importing either file again merges field by field in any order; ``unconfirmed`` names the
+    figures an answer must qualify (``fee``, ``duration``, ``documents``, ``agency`` ...).
+    """
 
     __tablename__ = "procedures"
     id = Column(Integer, primary_key=True)
@@ -81,8 +88,11 @@ class Procedure(Base):
     name = Column(Text, nullable=False)
     aliases = Column(JSON, nullable=False, default=list)
     field_id = Column(Integer, ForeignKey("fields.id"), nullable=False, index=True)
-    level = Column(String(20), nullable=False, index=True)  # province | commune
-    agency = Column(Text, nullable=False)
+    level = Column(String(20), nullable=False, index=True)  # central | province | commune | unknown
+    levels = Column(JSON, nullable=False, default=list)  # every level it is (probably) carried out at
+    agency = Column(Text, nullable=False)  # "" when the national record names none
+    competent_agency = Column(Text, nullable=True)
+    decision = Column(String(60), nullable=True)  # the decision that published it
     submit_place = Column(Text, nullable=True)
     steps = Column(JSON, nullable=False, default=list)
     conditions = Column(Text, nullable=True)
@@ -95,10 +105,24 @@ class Procedure(Base):
     unconfirmed = Column(JSON, nullable=False, default=list)
     notes = Column(Text, nullable=True)
     search_key = Column(Text, nullable=False, default="")
+    origin = Column(String(10), nullable=False, default="curated", index=True)  # national | curated
+    verified_by = Column(Text, nullable=True)  # who confirmed the curated facts
+    verified_at = Column(Date, nullable=True)  # when (the curated file's checked_on)
+    flags = Column(JSON, nullable=False, default=list)  # the national file's record flags
+    layers = Column(JSON, nullable=True)  # curated procedures only: {"national": ..., "curated": ...}
 
     field = relationship("Field", lazy="joined")
     channels = relationship("ProcedureChannel", cascade="all, delete-orphan", order_by="ProcedureChannel.id")
     documents = relationship("ProcedureDocument", cascade="all, delete-orphan", order_by="ProcedureDocument.position")
+
+
+class CatalogueState(Base):
+    """One row: the catalogue's version, bumped by every change (search indexes rebuild on a new one)."""
+
+    __tablename__ = "catalogue_state"
+    id = Column(Integer, primary_key=True)
+    version = Column(Integer, nullable=False, default=0)
+    changed_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class ProcedureChannel(Base):
@@ -111,7 +135,11 @@ class ProcedureChannel(Base):
     duration = Column(Text, nullable=False)
     duration_days = Column(Integer, nullable=True)
     fee = Column(Text, nullable=False)
-    fee_vnd = Column(Integer, nullable=True)
+    fee_vnd = Column(Integer, nullable=True)  # only an unambiguous amount (0 = free)
+    # national: amount | conditional | free | zero_without_note | see_note | text | doubtful | several | missing
+    fee_status = Column(String(20), nullable=True)
+    fee_doubtful = Column(Boolean, nullable=False, default=False)  # never quote a number
+    note = Column(Text, nullable=True)  # the case this entry is for, when a kind has several (national "Mô tả")
 
 
 class ProcedureDocument(Base):
@@ -126,6 +154,7 @@ class ProcedureDocument(Base):
     original = Column(Integer, nullable=False, default=1)
     copy = Column(Integer, nullable=False, default=0)
     template = Column(Text, nullable=True)
+    group_name = Column(Text, nullable=True)  # the case it applies to ("Đối với người nước ngoài ...")
 
 
 class Dossier(Base):

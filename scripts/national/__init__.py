@@ -1,0 +1,1 @@
+"""Helpers of scripts/national_catalogue.py (national procedure catalogue)."""
