@@ -7,14 +7,21 @@ the reason, only when PostgreSQL cannot be reached). Every PostgreSQL run carrie
 
 from __future__ import annotations
 
-import contextlib
 from typing import Iterator
 
 import pytest
 
 from bot.db.session import get_engine, upgrade
 from bot.settings import get_settings
-from tests.support.postgres import PostgresUnavailable, scratch_postgres
+from tests.support.postgres import ON_POSTGRES, postgres_or_skip
+from tests.support.reminders import (  # noqa: F401 - fixtures of the reminder tests (services, actions, channels)
+    clock,
+    postgres_url,
+    reminder_db_url,
+    reminder_env,
+    reminder_pg_url,
+    world,
+)
 
 
 def reset_caches() -> None:
@@ -43,20 +50,6 @@ def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         reset_caches()
         yield url
         reset_caches()
-
-
-@contextlib.contextmanager
-def postgres_or_skip(prefix: str) -> Iterator[str]:
-    """:func:`scratch_postgres`, skipping the test (with the reason) when PostgreSQL is unreachable."""
-    try:
-        with scratch_postgres(prefix) as url:
-            yield url
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-
-
-ON_POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
-"""The PostgreSQL parameter of every database-parametrised fixture (``-m "not postgres"`` deselects it)."""
 
 
 @pytest.fixture(params=["sqlite", ON_POSTGRES])

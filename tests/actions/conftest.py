@@ -13,14 +13,6 @@ from bot.db.session import session_scope
 from bot.dossiers.demo import demo_dossiers
 from bot.dossiers.service import upsert_dossier
 from tests.conftest import reset_caches
-from tests.support.reminders import (  # noqa: F401 - fixtures of the reminder tests here
-    clock,
-    postgres_url,
-    reminder_db_url,
-    reminder_env,
-    reminder_pg_url,
-    world,
-)
 
 TODAY = dt.date(2026, 3, 12)
 RECORD = demo_dossiers(TODAY)[0]  # phone ends in 5678

@@ -15,14 +15,6 @@ from bot.db.session import get_engine, session_scope
 from bot.settings import get_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY, FakeZaloAPI
-from tests.support.reminders import (  # noqa: F401 - fixtures of the reminder tests here
-    clock,
-    postgres_url,
-    reminder_db_url,
-    reminder_env,
-    reminder_pg_url,
-    world,
-)
 
 WEBHOOK_SECRET = "s3cr3t-Token_for-tests"
 DEAD = "http://127.0.0.1:9"  # discard port: a test that forgot a fake fails fast, never reaches the internet

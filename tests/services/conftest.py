@@ -31,15 +31,7 @@ from bot.db.models import (
 )
 from bot.db.session import get_engine, session_scope, upgrade
 from bot.settings import get_settings
-from tests.conftest import ON_POSTGRES, postgres_or_skip
-from tests.support.reminders import (  # noqa: F401 - fixtures of the reminder service tests
-    clock,
-    postgres_url,
-    reminder_db_url,
-    reminder_env,
-    reminder_pg_url,
-    world,
-)
+from tests.support.postgres import ON_POSTGRES, postgres_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCEDURES_JSON = ROOT / "data" / "procedures.json"

@@ -26,8 +26,8 @@ from bot.catalogue.importer import CatalogueError, ImportReport, import_catalogu
 from bot.cli.db import db_init
 from bot.db.models import Procedure
 from bot.db.session import alembic_config, get_engine, make_engine, session_scope, upgrade
-from tests.conftest import ON_POSTGRES, postgres_or_skip
 from tests.services.conftest import PROCEDURES_JSON, ROOT, table_counts, wipe
+from tests.support.postgres import ON_POSTGRES, postgres_or_skip
 
 NATIONAL = ROOT / "data" / "national" / "procedures.json.gz"
 SNAPSHOT = dt.date(2026, 7, 17)

@@ -7,6 +7,7 @@ import os
 import uuid
 from typing import Iterator
 
+import pytest
 import sqlalchemy as sa
 
 from bot.db.session import get_engine, upgrade
@@ -43,3 +44,17 @@ def scratch_postgres(prefix: str = "scratch", migrate: bool = True) -> Iterator[
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def postgres_or_skip(prefix: str) -> Iterator[str]:
+    """:func:`scratch_postgres`, skipping the test (with the reason) when PostgreSQL is unreachable."""
+    try:
+        with scratch_postgres(prefix) as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+
+
+ON_POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+"""The PostgreSQL parameter of every database-parametrised fixture (``-m "not postgres"`` deselects it)."""

@@ -25,7 +25,7 @@ from bot.reminders.workdays import QuietHours, load_calendar
 from bot.settings import get_settings
 
 ZONE = get_zone("Asia/Ho_Chi_Minh")
-from tests.conftest import ON_POSTGRES, postgres_or_skip  # noqa: E402
+from tests.support.postgres import ON_POSTGRES, postgres_or_skip  # noqa: E402
 
 
 def local(text: str) -> dt.datetime:
