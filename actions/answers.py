@@ -16,6 +16,7 @@ from actions.common import fragment
 LEGAL_SHOWN = 2
 DOCUMENTS_SHOWN = 4
 LEGAL_ITEM_CHARS = 90
+FIGURE_CHARS = 240  # a fee or duration text longer than this is cut (the rest is in the source)
 SCREEN_COLUMNS = 40  # characters per line on a phone screen, for measuring
 # Which unconfirmed record fields matter for which answer.
 ASPECT_FIELDS = {
@@ -31,15 +32,19 @@ class ProcedureFacts(Protocol):
     code: str
     name: str
     agency: str
+    competent_agency: Optional[str]
     level: str
+    origin: str  # "curated" (verified by staff) | "national" (machine-read from the snapshot)
     submit_place: Optional[str]
     online_level: str
     online_url: Optional[str]
     steps: List[str]
     legal_basis: List[str]
     unconfirmed: List[str]
+    source: str
+    checked_on: Any  # a date
     field: Any  # its ``name``
-    channels: Sequence[Any]  # each with ``kind``, ``fee``, ``duration``
+    channels: Sequence[Any]  # each with ``kind``, ``fee``, ``fee_doubtful``, ``duration``
     documents: Sequence[Any]  # each with ``name``, ``kind``, ``original``, ``copy``, ``template``
 
 
@@ -67,11 +72,18 @@ def _channel_name(domain: Dict[str, Any], kind: str) -> str:
     return fragment(domain, f"utter_fragment_channel_{kind}") or kind
 
 
+def _value(domain: Dict[str, Any], channel: Any, attribute: str) -> str:
+    """A channel's fee or duration as the answer may quote it (a doubtful fee is never a number)."""
+    if attribute == "fee" and getattr(channel, "fee_doubtful", False):
+        return fragment(domain, "utter_fragment_fee_doubtful")
+    return shorten(getattr(channel, attribute) or fragment(domain, "utter_fragment_unknown"), FIGURE_CHARS)
+
+
 def _by_channel(domain: Dict[str, Any], proc: ProcedureFacts, attribute: str) -> str:
     """One line per distinct value, naming every channel that has it."""
     groups: Dict[str, List[str]] = {}
     for channel in proc.channels:
-        groups.setdefault(getattr(channel, attribute), []).append(_channel_name(domain, channel.kind))
+        groups.setdefault(_value(domain, channel, attribute), []).append(_channel_name(domain, channel.kind))
     return "\n".join(fragment(domain, "utter_fragment_channel_line", channel=", ".join(names), value=value)
                      for value, names in groups.items())
 
@@ -117,10 +129,11 @@ def render_answer(domain: Dict[str, Any], proc: ProcedureFacts, aspect: str,
                   full: bool = False) -> Tuple[str, Dict[str, Any]]:
     """Response name and its variables for one aspect of a procedure (``full``: nothing left out)."""
     unknown = fragment(domain, "utter_fragment_unknown")
+    agency = proc.agency or proc.competent_agency or unknown
     common = {
         "procedure_name": proc.name,
-        "procedure_code": proc.code, "agency": proc.agency,
-        "submit_place": proc.submit_place or proc.agency, "online_url": proc.online_url or "",
+        "procedure_code": proc.code, "agency": agency,
+        "submit_place": proc.submit_place or agency, "online_url": proc.online_url or "",
         "legal_basis": legal_line(domain, proc),
     }
     if aspect == "legal":
@@ -142,7 +155,7 @@ def render_answer(domain: Dict[str, Any], proc: ProcedureFacts, aspect: str,
     steps = "\n".join(proc.steps) or unknown
     return "utter_procedure_overview", {
         **common, "steps": steps, "field_name": proc.field.name if proc.field else unknown,
-        "level_name": fragment(domain, f"utter_fragment_level_{proc.level}"),
+        "level_name": fragment(domain, f"utter_fragment_level_{proc.level}") or unknown,
     }
 
 

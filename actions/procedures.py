@@ -144,17 +144,27 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
             response, values = render_answer(domain, proc, aspect, full=_wants_everything(tracker))
             dispatcher.utter_message(response=response, buttons=_more_buttons(domain, proc, aspect, values),
                                      **values)
-            labels = unconfirmed_labels(domain, proc, aspect)
-            if labels:
-                dispatcher.utter_message(response="utter_procedure_unconfirmed", items=", ".join(labels))
-            if aspect == "overview":
-                dispatcher.utter_message(response="utter_procedure_source", source=proc.source,
-                                         checked_on=proc.checked_on.strftime("%d/%m/%Y"))
+            _provenance(dispatcher, domain, proc, aspect)
     except SQLAlchemyError:
         logger.exception("catalogue unavailable")
         dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
         return []
     return [SlotSet("procedure", code), SlotSet("pending_aspect", None), SlotSet("answered", True)]
+
+
+def _provenance(dispatcher: CollectingDispatcher, domain: Dict[str, Any], proc: ProcedureFacts, aspect: str) -> None:
+    """Where the figures come from: a machine-read record says so with its source, date and the hotline."""
+    checked_on = proc.checked_on.strftime("%d/%m/%Y")
+    if proc.origin == "national":
+        if aspect != "legal":
+            dispatcher.utter_message(response="utter_procedure_unconfirmed_national", source=proc.source,
+                                     checked_on=checked_on, hotline=hotline())
+        return
+    labels = unconfirmed_labels(domain, proc, aspect)
+    if labels:
+        dispatcher.utter_message(response="utter_procedure_unconfirmed", items=", ".join(labels))
+    if aspect == "overview":
+        dispatcher.utter_message(response="utter_procedure_source", source=proc.source, checked_on=checked_on)
 
 
 LEVEL_WORDS = {"commune": ("cap xa", "cap phuong", "ubnd xa", "o xa"), "province": ("cap tinh", "o tinh")}

@@ -25,6 +25,7 @@ PARTS = {
     "webhooks": "Signed Telegram and Zalo webhooks at 50 concurrent senders",
     "reminders": "Reminder sweep over 1,000,000 dossiers and 100,000 subscriptions",
     "answers": "Answer length per aspect over the catalogue (phone screen)",
+    "search": "Procedure search over the national catalogue (citizen phrasings; today's index vs. the old difflib)",
     "conversations": "End-to-end conversation pass rate (scripted conversations, real assistant)",
 }
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.catalogue.service import PAGE_SIZE, CatalogueService, Match, decide
+from bot.catalogue.service import PAGE_SIZE, CatalogueService
 from bot.db.models import Procedure
 from bot.db.session import session_scope
 
@@ -83,7 +83,6 @@ def test_diacritics_do_not_change_the_scores(service: CatalogueService) -> None:
 def test_typo_khai_sin_finds_birth_registration(service: CatalogueService) -> None:
     matches = service.find("khai sin")
     assert matches and matches[0].code == BIRTH
-    assert 0.85 <= matches[0].score < 1.0  # a typo scores below an exact hit
     exact = service.find("khai sinh")
     assert exact[0].code == BIRTH and exact[0].score > matches[0].score
 
@@ -106,10 +105,9 @@ def test_unrelated_query_finds_nothing(service: CatalogueService, query: str) ->
     assert service.resolve(query) == (None, [])
 
 
-def test_find_limit_and_min_score(service: CatalogueService) -> None:
-    assert len(service.find("đăng ký", limit=2, min_score=0.0)) <= 2
-    assert service.find("làm bìa đỏ", min_score=1.3) == []
-    many = service.find("khai sinh", limit=50, min_score=0.3)
+def test_find_limit(service: CatalogueService) -> None:
+    assert len(service.find("đăng ký", limit=2)) <= 2
+    many = service.find("khai sinh", limit=50)
     assert len(many) > 3
     assert [m.score for m in many] == sorted((m.score for m in many), reverse=True)
 
@@ -118,7 +116,7 @@ def test_more_specific_text_ranks_first(service: CatalogueService) -> None:
     # "khai sinh cho con lai" names the foreign-element birth registration, not the plain one
     matches = service.find("khai sinh cho con lai")
     assert [m.code for m in matches[:2]] == ["2.000528", BIRTH]
-    assert matches[0].score > matches[1].score > 1.0
+    assert matches[0].score > matches[1].score
     code, ranked = service.resolve("khai sinh cho con lai")
     assert ranked[0].code == "2.000528"
     # NOTE: the specificity bonus is only 0.05 here, which decide()'s margin (>=) treats as a tie
@@ -234,13 +232,3 @@ def test_list_is_in_name_order(service: CatalogueService) -> None:
     names = [p.name for p in rows]
     # ordered by the database collation; the same set, each name once
     assert len(names) == 8 and len(set(names)) == 8
-
-
-def test_decide() -> None:
-    assert decide([]) is None
-    assert decide([Match("a", "A", 0.9)]) == "a"
-    assert decide([Match("a", "A", 0.84)]) is None  # not confident
-    assert decide([Match("a", "A", 1.0), Match("b", "B", 0.96)]) is None  # rival within the margin
-    assert decide([Match("a", "A", 1.0), Match("b", "B", 0.94)]) == "a"
-    assert decide([Match("a", "A", 1.0), Match("b", "B", 0.99)], margin=0.0) == "a"
-    assert decide([Match("a", "A", 1.0), Match("b", "B", 1.0)], margin=0.0) is None

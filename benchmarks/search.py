@@ -1,0 +1,159 @@
+"""Procedure search benchmark (issue 12): ``python -m benchmarks.search``.
+
+Prints a markdown table over tests/nlu/procedure_search.yml and the whole catalogue
+(data/national/procedures.json.gz + data/procedures.json): top-1, top-3, "sure" with a wrong
+code, p50/p95 search time and build time, for the in-process index (bot.catalogue.search), for
+today's difflib scoring (bot.catalogue.service._score, timed on a sample: it is slow), and for
+``bm25s`` over the same terms when that package is importable (a comparison, not a dependency).
+Rows are given for all phrasings, the development two thirds and the held-out third (every third case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import yaml
+
+from bot.catalogue import search_text as st
+from bot.catalogue.search import ProcedureIndex, SearchRecord, records_from_files
+
+ROOT = Path(__file__).resolve().parent.parent
+NATIONAL = ROOT / "data" / "national" / "procedures.json.gz"
+CURATED = ROOT / "data" / "procedures.json"
+PHRASINGS = ROOT / "tests" / "nlu" / "procedure_search.yml"
+EXTRA = ROOT / "tests" / "nlu" / "procedure_search_extra.yml"
+
+
+def load_cases(path: Path = PHRASINGS) -> List[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+
+
+def split(cases: Sequence[dict], extra: Sequence[dict] = ()) -> Dict[str, List[dict]]:
+    """All cases, the development two thirds, the held-out third (every third case) and the
+    second held-out set (tests/nlu/procedure_search_extra.yml) when given."""
+    out = {"all": list(cases), "dev": [c for i, c in enumerate(cases) if i % 3 != 2],
+           "held-out": [c for i, c in enumerate(cases) if i % 3 == 2]}
+    if extra:
+        out["extra held-out"] = list(extra)
+    return out
+
+
+def evaluate(run: Callable[[str], Tuple[List[str], str, str]], cases: Sequence[dict]) -> dict:
+    """top-1/top-3, wrong-and-sure and latency of ``run(text) -> (codes, kind, sure_code)``."""
+    top1 = top3 = sure_wrong = sure = 0
+    times: List[float] = []
+    for case in cases:
+        ok = {case["code"], *case.get("acceptable", [])}
+        start = time.perf_counter()
+        codes, kind, code = run(case["text"])
+        times.append((time.perf_counter() - start) * 1000)
+        top1 += bool(codes) and codes[0] in ok
+        top3 += any(c in ok for c in codes[:3])
+        sure += kind == "sure"
+        sure_wrong += kind == "sure" and code not in ok
+    times.sort()
+    n = max(len(cases), 1)
+    return {"n": len(cases), "top1": top1 / n, "top3": top3 / n, "sure": sure / n, "sure_wrong": sure_wrong,
+            "p50": statistics.median(times) if times else 0.0,
+            "p95": times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0}
+
+
+def index_runner(index: ProcedureIndex) -> Callable[[str], Tuple[List[str], str, str]]:
+    def run(text: str):
+        decision = index.decide(text)
+        return [h.code for h in decision.hits], decision.kind, decision.code
+    return run
+
+
+def difflib_runner(records: Sequence[SearchRecord]) -> Callable[[str], Tuple[List[str], str, str]]:
+    """Today's CatalogueService.find + decide, over plain records instead of the table."""
+    from benchmarks.search_baseline import STOPWORDS, Match, _score, decide
+    from bot.text.normalize import folded_words
+
+    keys = [(r.code, r.name, [" ".join(st.record_words(t)) for t in (r.name, *r.aliases)]) for r in records]
+
+    def run(text: str):
+        words = folded_words(text)
+        content = [w for w in words if w not in STOPWORDS]
+        if not content:
+            return [], "none", None
+        scored = []
+        for code, name, variants in keys:
+            best = max(_score(words, content, v) for v in variants)
+            if best >= 0.6:
+                scored.append(Match(code, name, round(best, 3)))
+        scored.sort(key=lambda m: (-m.score, m.name))
+        code = decide(scored[:3])
+        return [m.code for m in scored[:3]], ("sure" if code else "choose" if scored else "none"), code
+    return run
+
+
+def bm25s_runner(records: Sequence[SearchRecord]):
+    """bm25s (sparse-matrix BM25) over the same folded words + word pairs; ranking only."""
+    try:
+        import bm25s
+    except ImportError:
+        return None, 0.0
+    start = time.perf_counter()
+    corpus = [st.terms([w for t in (r.name, *r.aliases, r.field) for w in st.record_words(t) + ["|"]])
+              for r in records]
+    retriever = bm25s.BM25(k1=1.2, b=0.4)
+    retriever.index(bm25s.tokenization.Tokenized(*_vocab_ids(corpus)), show_progress=False)
+    build = time.perf_counter() - start
+    vocab = _vocab_ids.last
+
+    def run(text: str):
+        words = st.expand_colloquial(st.query_words(text))
+        q = [vocab[t] for t in st.terms(words, st.QUERY_STOPWORDS) if t in vocab]
+        if not q:
+            return [], "none", None
+        docs, _ = retriever.retrieve([q], k=3, show_progress=False)
+        return [records[int(i)].code for i in docs[0]], "choose", None
+    return run, build
+
+
+def _vocab_ids(corpus: List[List[str]]):
+    vocab: Dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus]
+    _vocab_ids.last = vocab
+    return ids, vocab
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-sample", type=int, default=40,
+                        help="phrasings timed for the slow difflib baseline (0: all)")
+    args = parser.parse_args(list(argv) or None)
+    cases = load_cases()
+    extra = load_cases(EXTRA) if EXTRA.exists() else []
+    start = time.perf_counter()
+    records = records_from_files(NATIONAL, CURATED)
+    load = time.perf_counter() - start
+    start = time.perf_counter()
+    index = ProcedureIndex.build(records)
+    build = time.perf_counter() - start
+    rows = []
+    for name, subset in split(cases, extra).items():
+        rows.append((f"index (BM25 + char n-grams + rapidfuzz), {name}", evaluate(index_runner(index), subset), build))
+    run, bm_build = bm25s_runner(records)
+    if run is not None:
+        for name, subset in split(cases).items():
+            rows.append((f"bm25s (ranking only), {name}", evaluate(run, subset), bm_build))
+    sample = cases if not args.baseline_sample else cases[:: max(1, len(cases) // args.baseline_sample)]
+    rows.append((f"difflib baseline, sample of {len(sample)}", evaluate(difflib_runner(records), sample), 0.0))
+    print(f"Procedure search over {len(records)} records ({len(cases)} phrasings + {len(extra)} extra; "
+          f"records loaded in {load:.2f} s)\n")
+    print("| search | n | top-1 | top-3 | sure | wrong & sure | p50 ms | p95 ms | build s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r, b in rows:
+        print(f"| {name} | {r['n']} | {r['top1']:.3f} | {r['top3']:.3f} | {r['sure']:.2f} | {r['sure_wrong']} "
+              f"| {r['p50']:.1f} | {r['p95']:.1f} | {b:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,371 @@
+"""In-process procedure search over the whole catalogue (issue 12).
+
+A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields
+weigh less), built once from plain records, so the results are the same whatever the database
+(SQLite or PostgreSQL: no full-text search of the database is used). Unknown words of a question
+are corrected against the catalogue's vocabulary with ``rapidfuzz``; everyday words ("bằng lái",
+"cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`).
+The candidates are re-ranked by how much of the question they explain and how much of their
+name the question says, with the named level ("ở tỉnh", "cấp xã") as a soft boost and the
+province's own (curated) procedures first on ties. A character n-gram TF-IDF cosine
+(:mod:`bot.catalogue.search_char`) is fused into the re-rank and adds candidates (typos, words run
+together). Records of the same name but the level note are one hit (:meth:`ProcedureIndex._collapse`).
+
+A typo-corrected word counts less than a written one (a short word is corrected only by one dropped
+letter), the action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the
+names ("GTGT") are indexed under the words they stand for.
+
+:meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons)
+or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`, the plain
+records and their loading :mod:`bot.catalogue.search_records`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.catalogue import search_text as st
+from bot.catalogue.search_char import CharIndex
+from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
+
+__all__ = ["Decision", "Hit", "ProcedureIndex", "SearchRecord", "is_local_row", "records_from_files",
+           "records_from_session"]
+
+# BM25 parameters (names are short: little length normalisation).
+K1, B = 1.2, 0.4
+ALIAS_WEIGHT, FIELD_WEIGHT = 1.0, 0.25
+CANDIDATES = 60
+CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
+UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest official word
+# Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
+W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
+LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
+TYPO_CUTOFF = 80.0
+# A short word is corrected only by one dropped letter; a corrected word counts at most half a written
+# one, less the further it is from what was written.
+SHORT_WORD, CORRECTED_WEIGHT, SLIP_WEIGHT = 4, 0.5, 0.75
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked candidate; ``score`` is about 0..1.1 (comparable across questions)."""
+
+    code: str
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a question: ``sure`` (answer ``code``), ``choose`` (offer ``hits``) or ``none``."""
+
+    kind: str
+    hits: Tuple[Hit, ...] = ()
+    code: Optional[str] = None
+    reason: str = ""
+
+
+@dataclass
+class _Query:
+    said: List[str]                      # the citizen's folded words (level hint removed)
+    effective: List[str]                 # words that count: said minus colloquial triggers, plus official ones
+    terms: List[str]
+    level: Optional[str]
+    distinctive: FrozenSet[str]
+    plain: Sequence[str] = ()            # said words that are no colloquial trigger
+    corrected: FrozenSet[str] = frozenset()   # words that come from a typo correction, not from the text
+    implied: FrozenSet[str] = frozenset()     # distinctive phrases the actions said stand for ("mất": cấp lại)
+    units: Sequence[Tuple[List[str], List[str]]] = ()   # (everyday phrase, official words) found
+
+
+class ProcedureIndex:
+    """BM25 index of procedure names/aliases/fields with typo tolerance and a decision rule."""
+
+    def __init__(self) -> None:
+        self.records: List[SearchRecord] = []
+        self._postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+        self._field_postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+        self._doc_record: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._idf: Dict[str, float] = {}
+        self._max_idf = 1.0
+        self._vocabulary: List[str] = []
+        self._vocab_set: FrozenSet[str] = frozenset()
+        self._name_words: List[List[List[str]]] = []   # per record, per variant (name, aliases)
+        self._all_words: List[FrozenSet[str]] = []
+        self._all_terms: List[FrozenSet[str]] = []
+        self._distinctive: List[FrozenSet[str]] = []
+        self._core_distinctive: List[FrozenSet[str]] = []   # in the name's core (before qualifiers, lists)
+        self._name_level: List[Optional[str]] = []
+        self._fixes: Dict[str, Optional[Tuple[str, float]]] = {}
+        self._fix_weight: Dict[str, float] = {}        # a corrected word: how much it counts
+        self._idx: Dict[str, int] = {}
+        self._char: Optional[CharIndex] = None
+        self._group: List[int] = []                    # per record: its group (same name but the level)
+        self._members: List[List[int]] = []            # per group: its records
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, records: Iterable[SearchRecord]) -> "ProcedureIndex":
+        """An index over ``records`` (a later record with the same code replaces an earlier one)."""
+        self = cls()
+        by_code: Dict[str, SearchRecord] = {}
+        for rec in records:
+            by_code[rec.code] = rec
+        self.records = list(by_code.values())
+        self._idx = {r.code: i for i, r in enumerate(self.records)}
+        docs: List[Tuple[int, List[str], float]] = []   # (record, terms, weight)
+        fields: List[List[str]] = []
+        df: Counter = Counter()
+        for i, rec in enumerate(self.records):
+            variants = [st.record_words(rec.name)] + [st.record_words(a) for a in rec.aliases if a]
+            variants += [e for e in map(st.expand_abbreviations, variants) if e]   # "GTGT" -> giá trị gia tăng
+            field_words = st.record_words(rec.field)
+            core = st.head(rec.name)
+            self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
+                                    + variants[1:])
+            words = {w for v in variants for w in v} | set(field_words)
+            self._all_words.append(frozenset(words))
+            self._all_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
+            self._distinctive.append(st.name_distinctive(variants[0]))
+            self._core_distinctive.append(st.name_distinctive(st.core(rec.name)))
+            self._name_level.append(st.name_level(variants[0]))
+            rec_terms = set()
+            for k, v in enumerate(variants):
+                t = st.terms(v)
+                docs.append((i, t, 1.0 if k == 0 else ALIAS_WEIGHT))
+                rec_terms.update(t)
+            ft = st.terms(field_words)
+            fields.append(ft)
+            df.update(rec_terms | set(ft))
+        n = max(len(self.records), 1)
+        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self._max_idf = math.log(1 + (n - 0.5) / 1.5)
+        self._vocabulary = sorted({w for ws in self._all_words for w in ws})
+        self._vocab_set = frozenset(self._vocabulary)
+        self._postings = self._invert([(t, w) for _, t, w in docs])
+        self._doc_record = np.array([i for i, _, _ in docs], dtype=np.int32)
+        self._field_postings = self._invert([(t, FIELD_WEIGHT) for t in fields])
+        keys: Dict[str, int] = {}
+        for rec in self.records:
+            g = keys.setdefault(st.group_key(rec.name), len(keys))
+            if g == len(self._members):
+                self._members.append([])
+            self._group.append(g)
+            self._members[g].append(len(self._group) - 1)
+        self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
+                                for r in self.records])
+        return self
+
+    def _invert(self, docs: Sequence[Tuple[List[str], float]]) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+        avgdl = sum(len(t) for t, _ in docs) / max(len(docs), 1) or 1.0
+        lists: Dict[str, Tuple[List[int], List[float]]] = defaultdict(lambda: ([], []))
+        for d, (doc_terms, weight) in enumerate(docs):
+            norm = K1 * (1 - B + B * len(doc_terms) / avgdl)
+            for t, tf in Counter(doc_terms).items():
+                ids, ws = lists[t]
+                ids.append(d)
+                ws.append(weight * self._idf.get(t, 0.0) * tf * (K1 + 1) / (tf + norm))
+        return {t: (np.array(i, dtype=np.int32), np.array(w)) for t, (i, w) in lists.items()}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    # ------------------------------------------------------------------ query
+    def _fix(self, word: str) -> str:
+        """A word the catalogue knows, or its closest known spelling (typos: "khai sin", "chung thuc").
+
+        Chat words are never corrected, and a short word (<= 4 letters) only by one dropped letter
+        ("sin" -> "sinh"): "chao" is not "cao"."""
+        if word in self._vocab_set or len(word) < 3 or word.isdigit() or word in st.QUERY_STOPWORDS:
+            return word
+        if word not in self._fixes:
+            found = process.extract(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=5)
+            if len(word) <= SHORT_WORD:
+                found = [f for f in found if len(f[0]) == len(word) + 1 and _drops_one(f[0], word)]
+            self._fixes[word] = found[0][:2] if found else None
+            if found:   # a letter dropped or doubled is a likelier slip than another letter
+                best, ratio = found[0][:2]
+                slip = abs(len(best) - len(word)) == 1 and (_drops_one(best, word) or _drops_one(word, best))
+                self._fix_weight[best] = SLIP_WEIGHT if slip else min(
+                    CORRECTED_WEIGHT, (ratio - TYPO_CUTOFF) / (100 - TYPO_CUTOFF))
+        return self._fixes[word][0] if self._fixes[word] else word
+
+    def _query(self, text: str, level_hint: Optional[str]) -> _Query:
+        words = st.query_words(text)
+        hint, words = st.level_hint(words)
+        level = level_hint or hint
+        triggers = {w for phrase in st.COLLOQUIAL if f" {phrase} " in f" {' '.join(words)} " for w in phrase.split()}
+        fixed = [w if w in triggers else self._fix(w) for w in words]
+        corrected = frozenset(f for w, f in zip(words, fixed) if f != w) - set(words)
+        words = fixed
+        triggers = {w for phrase in st.COLLOQUIAL if f" {phrase} " in f" {' '.join(words)} " for w in phrase.split()}
+        expanded = st.expand_colloquial(words)
+        official = expanded[len(words) + 1:] if "|" in expanded else []
+        effective = [w for w in words if w not in triggers] + official
+        said_distinctive = set(st.distinctive(words)) | set(st.distinctive(official))
+        if level:
+            said_distinctive |= {{"province": "cap tinh", "commune": "cap xa", "central": "cap trung uong"}[level]}
+            if level == "central":
+                said_distinctive.add("cap bo")
+        terms = list(dict.fromkeys(st.terms(expanded, st.QUERY_STOPWORDS)))
+        padded = f" {' '.join(words)} "
+        units = [(phrase.split(), off.split()) for phrase, off in st.COLLOQUIAL.items() if f" {phrase} " in padded]
+        return _Query(said=words, effective=effective, terms=terms, level=level,
+                      distinctive=frozenset(said_distinctive),
+                      plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
+                      implied=st.implied(words))
+
+    def _idf_of(self, word: str) -> float:
+        return self._idf.get(word, self._max_idf)
+
+    def search(self, text: str, *, level_hint: Optional[str] = None, limit: int = 3) -> List[Hit]:
+        """The best ``limit`` procedures for a citizen's words, best first."""
+        return [h for h, _ in self._ranked(text, level_hint)[1][:limit]]
+
+    def _ranked(self, text: str, level_hint: Optional[str]) -> Tuple[_Query, List[Tuple[Hit, tuple]]]:
+        """The query and its candidates with (share of the question explained, share of the name said)."""
+        q = self._query(text, level_hint)
+        if not q.terms or not self.records:
+            return q, []
+        doc_scores = np.zeros(len(self._doc_record))
+        field_scores = np.zeros(len(self.records))
+        for t in q.terms:
+            if t in self._postings:
+                ids, ws = self._postings[t]
+                doc_scores[ids] += ws
+            if t in self._field_postings:
+                ids, ws = self._field_postings[t]
+                field_scores[ids] += ws
+        scores = np.zeros(len(self.records))
+        np.maximum.at(scores, self._doc_record, doc_scores)
+        scores += field_scores
+        k = min(CANDIDATES, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[scores[top] > 0]
+        char_text = " ".join(w for w in q.effective if w not in st.QUERY_STOPWORDS)
+        char_scores = self._char.scores(char_text) if self._char is not None else np.zeros(len(scores))
+        extra = [i for i, _ in CharIndex.top(char_scores, CHAR_CANDIDATES)]
+        top = np.unique(np.concatenate([top, np.array(extra, dtype=top.dtype)])) if extra else top
+        if not len(top):
+            return q, []
+        best_bm25 = float(scores[top].max()) or 1.0
+        best_char = max(float(char_scores[top].max()), CHAR_FLOOR)
+        # the question's terms that can count: known to the catalogue, or content words it lacks
+        said_terms = set(st.terms(q.said + ["|"] + q.effective + ["|"] + " | ".join(st.DEFAULTS).split()))
+        content = [t for t in dict.fromkeys(st.terms(q.plain, st.QUERY_STOPWORDS)) if t in self._idf or "_" not in t]
+        # what the decision counts as said: no pair of two chat words ("giấy tờ", "cho em")
+        chat = {t for t in content if "_" in t and set(t.split("_")) <= st.QUERY_STOPWORDS}
+        # an everyday phrase counts as one unit, as heavy as its strongest official word, covered by the
+        # share of its official terms (or of its own words) a record holds
+        units = []
+        for phrase, official in q.units:
+            alts = [[t for t in dict.fromkeys(st.terms(v, st.QUERY_STOPWORDS)) if t in self._idf or "_" not in t]
+                    for v in (official, phrase)]
+            alts = [(a, sum(self._idf_of(t) for t in a) or 1.0) for a in alts if a]
+            singles = [self._idf_of(w) for w in official if w not in st.QUERY_STOPWORDS]
+            if alts and singles:
+                units.append((min(sum(singles), UNIT_WEIGHT * max(singles)), alts))
+        conf = {t: min(self._fix_weight.get(w, CORRECTED_WEIGHT) for w in set(t.split("_")) & q.corrected)
+                for t in content if set(t.split("_")) & q.corrected}
+        unit_weight = sum(w for w, _ in units)
+        q_weight = (sum(self._idf_of(t) for t in content) + unit_weight) or 1.0
+        d_weight = (sum(self._idf_of(t) for t in content if t not in chat) + unit_weight) or 1.0
+        out = []
+        for i in top:
+            i = int(i)
+            rec = self.records[i]
+            rec_terms = self._all_terms[i]
+            covered = sum(self._idf_of(t) * conf.get(t, 1.0) for t in content if t in rec_terms)
+            chatted = sum(self._idf_of(t) for t in chat if t in rec_terms)
+            for weight, alts in units:
+                covered += weight * max(sum(self._idf_of(t) for t in a if t in rec_terms) / total
+                                        for a, total in alts)
+            q_rank, q_cov = covered / q_weight, (covered - chatted) / d_weight
+            n_rank = max(self._name_cover(v, said_terms) for v in self._name_words[i])
+            n_cov = max(self._name_cover(v, said_terms, plain=True) for v in self._name_words[i])
+            char = W_CHAR * float(char_scores[i]) / best_char
+            score = W_QUERY * q_rank + W_NAME * n_rank + W_BM25 * float(scores[i]) / best_bm25 + char
+            rec_level = self._name_level[i] or rec.level
+            if q.level and rec_level:
+                score += LEVEL_BONUS if rec_level == q.level else -LEVEL_MISMATCH
+            score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - st.DEFAULTS)
+            if q.implied & self._core_distinctive[i]:   # the action said ("mất": "Cấp lại ...")
+                score += ACTION_BONUS
+            if rec.local:
+                score += LOCAL_BONUS
+            out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char)))
+        out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, h[0].name))
+        return q, self._collapse(out, q.level)
+
+    def _level(self, i: int) -> Optional[str]:
+        return self._name_level[i] or self.records[i].level
+
+    def _collapse(self, ranked, level: Optional[str]):
+        """One hit per group of same-named records (a procedure published at several levels or by
+        several provinces): the group's best score, answered by the member for a citizen of this
+        province (the level named, else the province's own record, else the best-ranked one, central
+        last). The coverage tuple gets a third item: whether several members remain equally right
+        (same level, none the province's own), which keeps the decision from being ``sure``.
+        Entries are ``(hit, (share of question, share of name, character part, ambiguous))``."""
+        seen, out = set(), []
+        for hit, (q_cov, n_cov, char) in ranked:
+            i = self._idx[hit.code]
+            g = self._group[i]
+            if g in seen:
+                continue
+            seen.add(g)
+            members = self._members[g]
+            ambiguous = False
+            if len(members) > 1:
+                best = min(members, key=lambda m: (level is not None and self._level(m) != level,
+                                                   not self.records[m].local, self._level(m) == "central",
+                                                   m != i, self.records[m].code))
+                rec = self.records[best]
+                hit = Hit(rec.code, rec.name, hit.score)
+                ambiguous = not rec.local and sum(self._level(m) == self._level(best) for m in members) > 1
+            out.append((hit, (q_cov, n_cov, char, ambiguous)))
+        return out
+
+    def _name_cover(self, variant: Sequence[str], said_terms: set, plain: bool = False) -> float:
+        """IDF-weighted share of a name's core terms that the question says; with ``plain``, without
+        the generic action the name starts with ("Đăng ký khai sinh" is all said by "khai sinh")."""
+        for action in st.GENERIC_ACTIONS if plain else ():
+            n = len(action.split())
+            if len(variant) > n + 1 and " ".join(variant[:n]) == action:
+                variant = variant[n:]
+                break
+        content = list(dict.fromkeys(st.terms(variant, st.QUERY_STOPWORDS))) or list(variant)
+        total = sum(self._idf_of(t) for t in content) or 1.0
+        return sum(self._idf_of(t) for t in content if t in said_terms) / total
+
+    # ------------------------------------------------------------------ decision
+    def _lacks(self, q: _Query, code: str) -> Set[str]:
+        """Distinctive words the citizen said that record ``code`` lacks ("quốc tế", "cấp lại" ...)."""
+        i = self._idx[code]
+        missing = q.distinctive - self._distinctive[i] - {"cap tinh", "cap xa", "cap trung uong", "cap bo"}
+        return {p for p in missing if not set(p.split()) <= self._all_words[i]}
+
+    def contradicts(self, text: str, code: str) -> List[str]:
+        """What in ``text`` makes ``code`` the wrong procedure: a distinctive word it lacks (sorted)."""
+        if code not in self._idx:
+            return []
+        return sorted(self._lacks(self._query(text, None), code))
+
+    def decide(self, text: str, *, level_hint: Optional[str] = None) -> Decision:
+        """Search and say whether to answer (``sure``), offer the top 3 (``choose``) or say it is not found
+        (the rule: :func:`bot.catalogue.search_decide.decide`)."""
+        from bot.catalogue.search_decide import decide
+
+        q, ranked = self._ranked(text, level_hint)
+        return decide(self, q, ranked)
+
+
+def _drops_one(longer: str, shorter: str) -> bool:
+    """Whether ``shorter`` is ``longer`` with one letter left out."""
+    return any(longer[:k] + longer[k + 1:] == shorter for k in range(len(longer)))

@@ -1,0 +1,103 @@
+"""The decision rule of the procedure search (:meth:`bot.catalogue.search.ProcedureIndex.decide`).
+
+From the ranked hits of a question: ``sure`` (answer one procedure), ``choose`` (offer the top 3)
+or ``none`` ("not in the catalogue").
+
+* ``none`` when the best record does not explain enough of the question: the words must say it, not
+  the letters, and a word the catalogue only knows after a typo correction counts half.
+* never ``sure`` when the citizen said a distinctive word the best record lacks ("quốc tế"), when the
+  best record carries a distinctive word the citizen did not say beyond the ordinary case ("cấp lại"
+  for "giấy phép lái xe"), when a close rival has the same core name, when several records of that
+  name remain at the same level, when the level said is not the best's, or when the best record
+  leaves a significant word another candidate explains (a partial name is enough when the best
+  explains the whole question and stands clear of the rest). A rival with an *extra* distinctive word ("Đăng ký lại khai
+  sinh" beside "Đăng ký khai sinh") is no reason to ask: the plain record is what an unqualified
+  question means.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, Tuple
+
+from bot.catalogue import search_text as st
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.catalogue.search import Decision, ProcedureIndex
+
+# A best record explaining less than EXPLAIN_MIN of the question (or scoring less than NONE_BELOW on
+# the words) is no answer; SURE_* are the floors of a sure answer.
+NONE_BELOW, EXPLAIN_MIN, NAME_MIN = 0.45, 0.3, 0.1
+SURE_FROM, SURE_MARGIN, CONFLICT_WINDOW = 0.70, 0.10, 0.15
+SURE_QUERY, SURE_NAME, SIGNIFICANT_IDF = 0.8, 0.8, 2.5
+CLEAR_MARGIN, CLEAR_QUERY, SURE_NAME_CLEAR = 0.2, 0.95, 0.5
+RIVALS = 10   # candidates looked at for a word the best leaves unexplained
+LEVEL_PHRASES = frozenset({"cap tinh", "cap xa", "cap trung uong", "cap bo"})
+
+
+def unsaid(index: "ProcedureIndex", q, code: str) -> frozenset:
+    """Distinctive words of record ``code``'s core name the citizen did not say, beyond the ordinary
+    case and the level."""
+    return index._core_distinctive[index._idx[code]] - q.distinctive - q.implied - st.DEFAULTS - LEVEL_PHRASES
+
+
+def special(index: "ProcedureIndex", q, code: str) -> frozenset:
+    """Like :func:`unsaid` over the whole name ("... thực hiện bằng dịch vụ công trực tuyến toàn trình")."""
+    return index._distinctive[index._idx[code]] - q.distinctive - q.implied - st.DEFAULTS - LEVEL_PHRASES
+
+
+def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "Decision":
+    from bot.catalogue.search import Decision
+
+    if not ranked:
+        return Decision("none", reason="no match")
+    hits = tuple(h for h, _ in ranked[:3])
+    top, (q_cov, n_cov, char, ambiguous) = ranked[0]
+    if top.score - char < NONE_BELOW:   # found-or-not is for the words to say, not the letters
+        return Decision("none", hits, reason=f"best word score {top.score - char:.2f} < {NONE_BELOW}")
+    if q_cov < EXPLAIN_MIN:
+        return Decision("none", hits, reason=f"best explains {q_cov:.2f} of the question < {EXPLAIN_MIN}")
+    if n_cov < NAME_MIN and q_cov < SURE_QUERY:  # a word or two in passing, and the rest unexplained
+        return Decision("none", hits, reason=f"question says {n_cov:.2f} of the best name, explains {q_cov:.2f}")
+    idx = index._idx
+    missing = index._lacks(q, top.code)
+    if missing:
+        return Decision("choose", hits, reason=f"best lacks said {sorted(missing)}")
+    extra = unsaid(index, q, top.code)
+    if extra:
+        return Decision("choose", hits, reason=f"best carries unsaid {sorted(extra)}")
+    top_special = special(index, q, top.code)
+    for hit, _ in ranked[1:]:
+        if hit.score < top.score - CONFLICT_WINDOW:
+            break
+        if index._name_words[idx[hit.code]][0] == index._name_words[idx[top.code]][0] and (
+                top_special or not special(index, q, hit.code)):   # not: the plain one beside a special case
+            return Decision("choose", hits, reason="same core name")
+    if ambiguous:
+        return Decision("choose", hits, reason="several records of that name at that level")
+    top_level = index._level(idx[top.code])
+    if q.level and top_level and top_level != q.level:
+        return Decision("choose", hits, reason=f"said level {q.level}, best is {top_level}")
+    top_words = index._all_words[idx[top.code]]
+    # a significant word the best leaves unexplained matters when another candidate explains it (or it
+    # is a number: "mức 1" is not "mức 02"); a typo-corrected word is no evidence, and an everyday phrase
+    # is explained by any of its official words
+    others = [index._all_words[idx[h.code]] for h, _ in ranked[1:RIVALS]]
+    unit_words = {w for _, official in q.units for w in official}
+    explained_units = {w for _, official in q.units if top_words & set(official) for w in official}
+    unexplained = [w for w in dict.fromkeys(q.effective) if w not in st.QUERY_STOPWORDS and w not in top_words
+                   and w not in q.corrected and w not in explained_units and index._idf_of(w) >= SIGNIFICANT_IDF
+                   and (w.isdigit() or w in unit_words or any(w in o for o in others))]
+    if unexplained:
+        return Decision("choose", hits, reason=f"best leaves {unexplained} unexplained")
+    # a partial name is enough when the best explains the whole question and stands clear of the rest
+    rivals = [h for h, _ in ranked[1:] if not unsaid(index, q, h.code)]
+    clear = not rivals or rivals[0].score <= top.score - CLEAR_MARGIN
+    if q_cov < SURE_QUERY or n_cov < (SURE_NAME_CLEAR if clear and q_cov >= CLEAR_QUERY else SURE_NAME):
+        return Decision("choose", hits, reason=f"coverage {q_cov:.2f}/{n_cov:.2f}")
+    if top.score < SURE_FROM:
+        return Decision("choose", hits, reason=f"best score {top.score:.2f} < {SURE_FROM}")
+    # a rival that is a special case the citizen did not ask for ("Đăng ký lại ...") is no rival of
+    # the plain record (the best one carries no unsaid distinctive word here)
+    if rivals and rivals[0].score > top.score - SURE_MARGIN:
+        return Decision("choose", hits, reason="close second")
+    return Decision("sure", hits, code=top.code, reason="clear winner")

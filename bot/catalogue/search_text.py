@@ -1,0 +1,338 @@
+"""Text side of the procedure search (:mod:`bot.catalogue.search`): tokens, citizen vocabulary,
+level hints and the distinctive words that turn one procedure into another.
+
+Everything works on folded text (no diacritics, lower case, teen-code expanded by
+:func:`bot.text.normalize.folded_words`), so "hộ chiếu", "ho chieu" and "Hộ Chiếu" are one term.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+from bot.text.normalize import clean, fold, folded_words
+
+_WORD_RE = re.compile(r"\w+")
+
+# Chat and question words that say nothing about *which* procedure is meant. They are dropped as
+# single terms of the query (the two-word terms around them are kept, so "lễ hội" still matches).
+QUERY_STOPWORDS: FrozenSet[str] = frozenset("""
+    thu tuc hanh chinh lam xin muon can gi bao nhieu tien phi lau ngay may o dau nop the nao nhu nhung
+    cho toi minh em anh chi a ad admin oi voi va la cua co khong duoc thi phai giay to ho so huong dan hoi ve
+    viec de gio mat het ton ban nhe nha vay roi sao dang nay kia u uh ok a e oi tui cu moi cai
+    bi gium giup di den ra len vao nua chua xong luon ma neu khi can thiet tai duoc ai nguoi ta
+    mot hai ba bon nam sau bay tam chin muoi trong ngoai tren duoi
+    """.split()) - frozenset({"nam", "trong", "ngoai"})  # "lao động nam", "trong nước", "nước ngoài"
+
+# Everyday words (ordinary Vietnamese) that citizens write for the official terms of the
+# national catalogue. Each folded phrase found in a question adds the official phrase to it
+# (the citizen's own words stay). General vocabulary of the domain, not tied to any phrasing.
+COLLOQUIAL: Dict[str, str] = {
+    "bang lai": "giay phep lai xe",
+    "bang lai xe": "giay phep lai xe",
+    "gplx": "giay phep lai xe",
+    "idp": "giay phep lai xe quoc te",
+    "passport": "ho chieu",
+    "pasport": "ho chieu",
+    "visa": "thi thuc",
+    "e visa": "thi thuc dien tu",
+    "evisa": "thi thuc dien tu",
+    "thuong hieu": "nhan hieu",
+    "ban quyen": "quyen tac gia",
+    "dang kiem": "kiem dinh an toan ky thuat",
+    "nvqs": "nghia vu quan su",
+    "di nghia vu": "nghia vu quan su",
+    "nghi om": "om dau",
+    "om dau": "tro cap om dau",
+    "khoan gieng": "khai thac nuoc duoi dat",
+    "gieng khoan": "khai thac nuoc duoi dat",
+    "sua nha": "sua chua cai tao nha o",
+    "gplx quan su": "giay phep lai xe quan su",
+    "ca vet": "chung nhan dang ky xe",
+    "cavet": "chung nhan dang ky xe",
+    "ca vat": "chung nhan dang ky xe",
+    "giay dang ky xe": "chung nhan dang ky xe",
+    "bien so": "bien so xe",
+    "bam bien": "cap bien so xe",
+    "oto": "o to",
+    "moi mua": "lan dau",
+    "lam": "cap",
+    "lam lai": "cap lai",
+    "xin": "cap",
+    "lam moi": "cap moi",
+    "mst": "ma so thue",
+    "bhyt": "bao hiem y te",
+    "bhxh": "bao hiem xa hoi",
+    "bhtn": "bao hiem that nghiep",
+    "so bhxh": "so bao hiem xa hoi",
+    "so do": "giay chung nhan quyen su dung dat",
+    "so hong": "giay chung nhan quyen so huu nha o",
+    "bia do": "giay chung nhan quyen su dung dat",
+    "ho khau": "cu tru thuong tru",
+    "nhap khau ho khau": "dang ky thuong tru",
+    "lay vo": "ket hon",
+    "lay chong": "ket hon",
+    "cuoi vo": "ket hon",
+    "ly di": "ly hon",
+    "qua doi": "khai tu",
+    "dam ma": "mai tang",
+    "hkd": "ho kinh doanh",
+    "dkkd": "dang ky kinh doanh",
+    "giay phep kinh doanh": "dang ky kinh doanh",
+    "cty": "cong ty",
+    "dn": "doanh nghiep",
+    "htx": "hop tac xa",
+    "attp": "an toan thuc pham",
+    "vsattp": "an toan thuc pham",
+    "ve sinh an toan thuc pham": "an toan thuc pham",
+    "quan an": "co so kinh doanh dich vu an uong",
+    "quan com": "co so kinh doanh dich vu an uong",
+    "nha hang": "co so kinh doanh dich vu an uong",
+    "nha thuoc": "kinh doanh duoc",
+    "hieu thuoc": "kinh doanh duoc",
+    "phong kham": "kham benh chua benh",
+    "kham chua benh": "kham benh chua benh",
+    "gpmt": "giay phep moi truong",
+    "lltp": "ly lich tu phap",
+    "xay nha": "giay phep xay dung nha o",
+    "gpxd": "giay phep xay dung",
+    "luong huu": "huong luong huu",
+    "that nghiep": "tro cap that nghiep",
+    "de con": "sinh con thai san",
+    "nghi de": "thai san",
+    "con dau": "mau con dau",
+    "thuong binh": "thuong binh",
+    "online": "truc tuyen",
+    "qua mang": "truc tuyen",
+    "tren mang": "truc tuyen",
+    "vneid": "dinh danh dien tu",
+    "cmt": "chung minh nhan dan",
+    "can cuoc": "the can cuoc",
+    # general everyday vocabulary (helper G): what any speaker says for the official term
+    "boc mo": "di chuyen hai cot",
+    "cai tang": "di chuyen hai cot",
+    "di doi mo": "di chuyen hai cot",
+    "ma so thue": "dang ky thue",
+    "dong ma so thue": "cham dut hieu luc ma so thue",
+    "bien tam": "dang ky xe tam thoi",
+    "bien so tam": "dang ky xe tam thoi",
+    "sua thong tin": "dieu chinh thong tin",
+    "sinh em be": "sinh con",
+    "de em be": "sinh con",
+    "hoc nghe": "dao tao nghe",
+    "day nghe": "dao tao nghe",
+    "day lai xe": "dao tao lai xe",
+    "hoc lai xe": "dao tao lai xe",
+    "buon ban": "kinh doanh",
+    "ghi chu": "ghi vao so ho tich",
+    "nguoi trung quoc": "nguoi nuoc ngoai",
+    "nguoi han quoc": "nguoi nuoc ngoai",
+    "nguoi nhat": "nguoi nuoc ngoai",
+    "nguoi my": "nguoi nuoc ngoai",
+    "viet kieu": "nguoi viet nam dinh cu o nuoc ngoai",
+    "ban dich": "chu ky nguoi dich",
+    "dich thuat": "chu ky nguoi dich",
+    "ngan hang chinh sach": "vay von",
+}
+
+# Abbreviations of official names ("Khai thuế GTGT ...", "tai nạn lao động (TNLĐ)"): a name holding one is
+# also indexed under the words it stands for, and a citizen's abbreviation adds them too.
+ABBREVIATIONS: Dict[str, str] = {
+    "gtgt": "gia tri gia tang", "tncn": "thu nhap ca nhan", "tndn": "thu nhap doanh nghiep",
+    "bhxh": "bao hiem xa hoi", "bhyt": "bao hiem y te", "bhtn": "bao hiem that nghiep",
+    "tnld": "tai nan lao dong", "bnn": "benh nghe nghiep", "hdnd": "hoi dong nhan dan",
+    "ubnd": "uy ban nhan dan", "tnhh": "trach nhiem huu han", "htx": "hop tac xa",
+}
+for _abbr, _words in ABBREVIATIONS.items():
+    COLLOQUIAL.setdefault(_abbr, _words)
+
+
+def expand_abbreviations(words: Sequence[str]) -> Optional[List[str]]:
+    """A catalogue text's words with its abbreviations spelt out, or None when it holds none."""
+    if not any(w in ABBREVIATIONS for w in words):
+        return None
+    return [x for w in words for x in (ABBREVIATIONS[w].split() if w in ABBREVIATIONS else [w])]
+
+
+# Words that turn one procedure into another of the same family ("cấp lại" vs "lần đầu", "quốc tế"
+# vs "trong nước", "toàn trình", the level). Folded phrases, grouped; a phrase implies its group.
+DISTINCTIVE: Tuple[Tuple[str, ...], ...] = (
+    ("cap lai", "lan dau", "cap doi", "cap moi", "dang ky lai", "gia han", "dieu chinh", "thu hoi",
+     "tam thoi", "chuyen nhuong", "bo sung", "thay doi", "xoa", "cham dut", "khoi phuc",
+     "trinh bao", "dinh chinh"),
+    ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau"),
+    ("toan trinh", "mot phan", "truc tiep"),
+    ("cap tinh", "cap xa", "cap trung uong", "cap bo"),
+)
+# The action a citizen says ("mất", "đổi", "hết hạn") and the distinctive phrases of the names that
+# carry it out: a record whose name carries one of them is not a special case the citizen did not ask
+# for (the phrase is not required either: "mất hộ chiếu" is also "trình báo mất").
+ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds together with a common other
+    "mat": ("cap lai", "trinh bao"),                # ("lai" is also "lái", "hong" "hồng", "bo" "bộ")
+    "bi hong": ("cap lai", "cap doi"),
+    "hu hong": ("cap lai", "cap doi"),
+    "rach": ("cap lai", "cap doi"),
+    "doi": ("cap doi",),
+    "het han": ("gia han", "cap doi", "cap lai"),
+    "sai": ("dieu chinh", "dinh chinh", "thay doi"),
+    "sua": ("dieu chinh", "dinh chinh", "thay doi"),
+    "doi ten": ("thay doi",),
+    "huy": ("xoa", "cham dut", "thu hoi"),
+    "them": ("bo sung",),
+    "sang ten": ("chuyen nhuong", "thay doi"),
+}
+# Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
+DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong"})
+# The generic action a name starts with ("Đăng ký khai sinh", "Cấp thẻ căn cước"): what an unqualified
+# question means, so a name is not less said for it.
+GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien")
+_DISTINCTIVE_ALL: Tuple[str, ...] = tuple(sorted({p for group in DISTINCTIVE for p in group}, key=len, reverse=True))
+
+# "ở tỉnh", "công an xã", "cấp trung ương": a level the citizen names (folded, on word boundaries).
+_LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
+    ("province", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|so|cong an|ubnd|uy ban nhan dan|uy ban)"
+                            r" (?:tinh|thanh pho)\b")),
+    ("commune", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|cong an|ubnd|uy ban nhan dan|uy ban)"
+                           r" (?:xa|phuong|thi tran)\b")),
+    ("central", re.compile(r"\b(?:cap trung uong|trung uong|cap bo|o bo|tai bo|len bo)\b")),
+)
+
+
+def record_words(text: Optional[str]) -> List[str]:
+    """Folded words of a catalogue text (a name, an alias, a field); no teen-code expansion:
+    official texts hold none, and "B", "K" are licence classes there."""
+    return _WORD_RE.findall(fold(clean(text or "").lower()))
+
+
+def query_words(text: str) -> List[str]:
+    """Folded words of a citizen's text, teen-code expanded ("đk hs" -> dang ky ho so)."""
+    return folded_words(text)
+
+
+def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
+    """The level a question names ("ở tỉnh" -> province) and the words left without the hint.
+
+    The hint words are removed so that "xã" does not match "bảo hiểm xã hội".
+    """
+    text = " ".join(words)
+    for level, pattern in _LEVEL_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            rest = (text[: match.start()] + " " + text[match.end():]).split()
+            return level, rest
+    return None, list(words)
+
+
+def expand_colloquial(words: Sequence[str]) -> List[str]:
+    """The words plus the official phrases of the everyday words found in them."""
+    padded = f" {' '.join(words)} "
+    extra: List[str] = []
+    for phrase, official in COLLOQUIAL.items():
+        if f" {phrase} " in padded:
+            extra.extend(official.split())
+    return list(words) + extra if not extra else list(words) + ["|"] + extra
+
+
+def terms(words: Sequence[str], stopwords: Iterable[str] = ()) -> List[str]:
+    """Index terms of a word sequence: content words and adjacent word pairs ("ho_chieu").
+
+    A "|" in the sequence separates phrases (no pair across it). Pairs are kept even
+    around stopwords ("le hoi"), single stopwords are not.
+    """
+    stop = set(stopwords)
+    out: List[str] = [w for w in words if w != "|" and w not in stop]
+    for a, b in zip(words, words[1:]):
+        if a != "|" and b != "|":
+            out.append(f"{a}_{b}")
+    return out
+
+
+def name_distinctive(words: Sequence[str]) -> FrozenSet[str]:
+    """The distinctive phrases of a record's (folded) name; a name starting with "Đổi" is an exchange
+    ("cấp đổi"), which the folded "doi" cannot say elsewhere ("đối với")."""
+    found = distinctive(words)
+    return found | {"cap doi"} if list(words[:1]) == ["doi"] else found
+
+
+def implied(words: Sequence[str]) -> FrozenSet[str]:
+    """The distinctive phrases the actions said in ``words`` stand for (:data:`ACTION_IMPLIES`)."""
+    padded = f" {' '.join(words)} "
+    return frozenset(p for action, phrases in ACTION_IMPLIES.items() if f" {action} " in padded for p in phrases)
+
+
+def distinctive(words: Sequence[str]) -> FrozenSet[str]:
+    """The distinctive phrases a folded word sequence contains (longest first, no overlap)."""
+    text = f" {' '.join(w for w in words if w != '|')} "
+    found = set()
+    for phrase in _DISTINCTIVE_ALL:
+        needle = f" {phrase} "
+        if needle in text:
+            found.add(phrase)
+            text = text.replace(needle, " # ")
+    return frozenset(found)
+
+
+# Where the core of a procedure name ends and its qualifiers begin ("... đối với ...", "(cấp tỉnh)").
+_HEAD_END = re.compile(r" (?:\(|;|doi voi |thuc hien |trong truong hop |tai |thuoc |bang dich vu cong |theo |"
+                       r"trong cac truong hop |ap dung )")
+
+
+_CORE_END = re.compile(r"[,;(]")
+
+
+def core(name: str) -> List[str]:
+    """The words of a name before its first comma, bracket or qualifier: where a distinctive word
+    makes the procedure a special case ("Cấp lại ...", "... có yếu tố nước ngoài"); a list after a
+    comma ("..., văn bản do cơ quan của Việt Nam ở nước ngoài") enumerates cases instead."""
+    text = " " + fold(clean(name or "").lower()) + " "
+    cut = [m.start() for m in (_CORE_END.search(text), _HEAD_END.search(text)) if m]
+    words = _WORD_RE.findall(text[: min(cut)] if cut else text)
+    return words if len(words) >= 2 else _WORD_RE.findall(text)
+
+
+def head(name: str) -> List[str]:
+    """The core words of a name (before its first qualifier), at least two words when it has them."""
+    text = " " + fold(clean(name or "").lower()) + " "
+    match = _HEAD_END.search(text)
+    core = _WORD_RE.findall(text[: match.start()]) if match else []
+    return core if len(core) >= 2 else _WORD_RE.findall(text)
+
+
+_PAREN = re.compile(r"\(([^()]{6,})\)")
+
+
+def parentheticals(name: str) -> List[List[str]]:
+    """Words of the name's bracketed parts that are not a level note ("(đăng ký sang tên xe)")."""
+    out = []
+    for part in _PAREN.findall(name or ""):
+        words = record_words(part)
+        if len(words) >= 2 and not distinctive(words) & {"cap tinh", "cap xa", "cap trung uong", "cap bo"}:
+            out.append(words)
+    return out
+
+
+def name_level(words: Sequence[str]) -> Optional[str]:
+    """The level a record's name states ("(thực hiện tại cấp tỉnh)"), if any."""
+    found = distinctive(words)
+    for phrase, level in (("cap tinh", "province"), ("cap xa", "commune"),
+                          ("cap trung uong", "central"), ("cap bo", "central")):
+        if phrase in found:
+            return level
+    return None
+
+
+# Level notes of a name ("(thực hiện tại cấp tỉnh)", "cấp xã", "tại Công an cấp huyện"): dropped from
+# the key under which records of the same procedure at several levels are grouped.
+_LEVEL_NOTE = re.compile(r"\b(?:thuc hien )?(?:tai |o )?(?:cong an |ubnd |uy ban nhan dan )?"
+                         r"cap (?:tinh|xa|huyen|trung uong|bo)\b")
+
+
+def group_key(name: str) -> str:
+    """The folded name without level notes, brackets, a leading "thủ tục" and punctuation: records
+    sharing it are one procedure published at several levels or twice."""
+    text = fold(clean(name or "").lower())
+    text = _LEVEL_NOTE.sub(" ", text)
+    words = _WORD_RE.findall(text)
+    if words[:2] == ["thu", "tuc"]:
+        words = words[2:]
+    return " ".join(words)

@@ -1,0 +1,103 @@
+"""Procedure search over the real catalogue (5,652 national + 58 curated records) on the
+citizen phrasings of tests/nlu/procedure_search.yml (issue 12).
+
+Hard guarantees: never "sure" with a wrong code, p95 well under budget. The issue's accuracy
+targets (top-1 >= 0.85, top-3 >= 0.95) are checked in a strict xfail until they are reached;
+the regression floors below are what the index reaches today (``python -m benchmarks.search``).
+"""
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.catalogue.search import ProcedureIndex, records_from_files
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOOR_TOP1, FLOOR_TOP3 = 0.75, 0.92
+
+
+@pytest.fixture(scope="module")
+def index():
+    return ProcedureIndex.build(records_from_files(ROOT / "data/national/procedures.json.gz",
+                                                   ROOT / "data/procedures.json"))
+
+
+@pytest.fixture(scope="module")
+def results(index):
+    cases = yaml.safe_load((ROOT / "tests/nlu/procedure_search.yml").read_text(encoding="utf-8"))["cases"]
+    out = []
+    for case in cases:
+        start = time.perf_counter()
+        decision = index.decide(case["text"])
+        elapsed = (time.perf_counter() - start) * 1000
+        out.append((case, decision, elapsed))
+    return out
+
+
+def _rates(results):
+    top1 = top3 = 0
+    for case, decision, _ in results:
+        ok = {case["code"], *case.get("acceptable", [])}
+        codes = [h.code for h in decision.hits]
+        top1 += bool(codes) and codes[0] in ok
+        top3 += any(c in ok for c in codes[:3])
+    return top1 / len(results), top3 / len(results)
+
+
+def test_whole_catalogue_is_indexed(index):
+    assert len(index) >= 5652
+
+
+def test_never_sure_with_a_wrong_code(results):
+    wrong = [(c["text"], d.code) for c, d, _ in results
+             if d.kind == "sure" and d.code not in {c["code"], *c.get("acceptable", [])}]
+    assert wrong == []
+
+
+def test_never_sure_with_a_wrong_code_on_the_second_held_out_set(index):
+    """tests/nlu/procedure_search_extra.yml: phrasings written before any tuning, for procedures
+    drawn at random from the catalogue."""
+    cases = yaml.safe_load((ROOT / "tests/nlu/procedure_search_extra.yml").read_text(encoding="utf-8"))["cases"]
+    wrong = []
+    for case in cases:
+        decision = index.decide(case["text"])
+        if decision.kind == "sure" and decision.code not in {case["code"], *case.get("acceptable", [])}:
+            wrong.append((case["text"], decision.code))
+    assert wrong == []
+
+
+def test_accuracy_floors(results):
+    top1, top3 = _rates(results)
+    print(f"top-1 {top1:.3f} top-3 {top3:.3f}")
+    assert top1 >= FLOOR_TOP1 and top3 >= FLOOR_TOP3
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 targets not reached yet (see benchmarks/search.py)")
+def test_issue_targets(results):
+    top1, top3 = _rates(results)
+    assert top1 >= 0.85 and top3 >= 0.95
+
+
+def test_search_time(results):
+    times = sorted(t for _, _, t in results)
+    p95 = times[int(0.95 * len(times))]
+    print(f"p95 {p95:.1f} ms")
+    assert p95 < 60  # target 20 ms; margin for a loaded 2-core CI machine
+
+
+def test_records_from_session_reads_the_table(seeded_url):
+    """records_from_session selects only the columns the search needs (one row per procedure, the
+    field's name by a join) and gives the same decisions as the curated file."""
+    from bot.catalogue.search import records_from_session
+    from bot.db.session import session_scope
+
+    with session_scope(seeded_url) as session:
+        records = records_from_session(session)
+    by_code = {r.code: r for r in records}
+    assert len(by_code) == len(records) >= 58
+    assert by_code["1.001193"].field == "Hộ tịch" and by_code["1.001193"].local
+    index = ProcedureIndex.build(records)
+    assert index.decide("khai sinh").code == "1.001193"
+    assert index.decide("xin chào").kind == "none"
