@@ -17,6 +17,7 @@ from bot.db.models import Field, Procedure
 from bot.text.normalize import folded_words
 
 PAGE_SIZE = 8
+VERBATIM_WORDS = 3  # a name or alias this long, written out, identifies a curated procedure
 
 
 @dataclass(frozen=True)
@@ -57,24 +58,45 @@ class CatalogueService:
         """One confident procedure code, or None and the candidates to choose from (none: not found).
 
         Args:
-            queries: texts naming the procedure (an entity span, the whole message); the first
-                that gives a sure answer wins, else the first that gives candidates.
+            queries: texts naming the procedure (an entity span, the whole message), tried in
+                order after ``topic`` until one finds something.
             known_code: a code the NLU already mapped by an exact synonym; it stands unless the
                 citizen's words name a distinctive variant it lacks ("quốc tế", "cấp lại", "ở xã").
             topic: the citizen's own words (searched first).
         """
         index = self.index()
         texts = [t for t in dict.fromkeys((topic, *queries)) if t and t.strip()]
-        decisions = [index.decide(t) for t in texts]
-        decision = next((d for d in decisions if d.kind == "sure"), None) \
-            or next((d for d in decisions if d.kind == "choose"), Decision("none"))
+        # the fullest words decide: a part of them (an entity span) never overrides what the rest says
+        decision = next((d for d in map(index.decide, texts) if d.kind != "none"), Decision("none"))
         matches = [Match(h.code, h.name, round(h.score, 3)) for h in decision.hits] if decision.kind != "none" else []
-        if known_code and self.get(known_code) is not None:
-            if decision.kind == "sure" or any(index.contradicts(t, known_code) for t in texts):
-                return decision.code, matches
-            return known_code, [Match(known_code, self.get(known_code).name, 1.0)] + [
-                m for m in matches if m.code != known_code][:2]
-        return decision.code, matches
+        verbatim = self._verbatim(texts[0]) if texts else None
+        if verbatim and decision.code in (None, verbatim) and not any(index.contradicts(t, verbatim) for t in texts):
+            known_code = verbatim  # the citizen wrote one of the province's own names for it, word for word
+        known = self.get(known_code) if known_code else None
+        if known is None:
+            return decision.code, matches
+        if decision.kind == "sure":
+            return decision.code, matches
+        offered = [Match(known.code, known.name, 1.0)] + [m for m in matches if m.code != known.code][:2]
+        if any(index.contradicts(t, known.code) for t in texts) or (matches and matches[0].code != known.code):
+            return None, offered  # the words name something more specific (or other) than the synonym
+        return known.code, offered
+
+    def _verbatim(self, text: str) -> Optional[str]:
+        """The curated procedure whose name or alias (3+ words) the text contains word for word, when the
+        longest such phrase belongs to that procedure alone."""
+        said = f" {' '.join(folded_words(text))} "
+        found: dict = {}
+        rows = self.session.execute(select(Procedure.code, Procedure.name, Procedure.aliases)
+                                    .where(Procedure.origin == "curated")).all()
+        for code, name, aliases in rows:
+            for phrase in {" ".join(folded_words(p)) for p in [name, *(aliases or [])]}:
+                if len(phrase.split()) >= VERBATIM_WORDS and f" {phrase} " in said:
+                    found.setdefault(len(phrase.split()), set()).add(code)
+        if not found:
+            return None
+        longest = found[max(found)]
+        return next(iter(longest)) if len(longest) == 1 else None
 
     def fields(self) -> List[Field]:
         """All fields, alphabetically."""

@@ -34,7 +34,8 @@ class Turn:
 
     @property
     def text(self) -> str:
-        return "\n".join(self.texts)
+        """What the citizen sees: the messages and the titles of their buttons."""
+        return "\n".join(self.texts + [str(b.get("title", "")) for b in self.buttons])
 
 
 @dataclass
