@@ -69,9 +69,10 @@ class CatalogueService:
         # the fullest words decide: a part of them (an entity span) never overrides what the rest says
         decision = next((d for d in map(index.decide, texts) if d.kind != "none"), Decision("none"))
         matches = [Match(h.code, h.name, round(h.score, 3)) for h in decision.hits] if decision.kind != "none" else []
-        verbatim = self._verbatim(texts[0]) if texts else None
+        verbatim = next((v for v in map(self._verbatim, reversed(texts)) if v), None)  # whole message first
         if verbatim and decision.code in (None, verbatim) and not any(index.contradicts(t, verbatim) for t in texts):
-            known_code = verbatim  # the citizen wrote one of the province's own names for it, word for word
+            # the citizen wrote one of the province's own names for it, word for word
+            return verbatim, [m for m in matches if m.code == verbatim] + [m for m in matches if m.code != verbatim]
         known = self.get(known_code) if known_code else None
         if known is None:
             return decision.code, matches
