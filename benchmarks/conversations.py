@@ -26,7 +26,9 @@ def run_conversation(url: str, conversation: Dict[str, Any]) -> List[str]:
     with httpx.Client(timeout=60) as client:
         for turn in conversation["turns"]:
             replies = client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": turn["user"]})
-            text = "\n".join(r.get("text", "") for r in replies.json()) if replies.status_code == 200 else ""
+            shown = replies.json() if replies.status_code == 200 else []  # messages and their button titles
+            text = "\n".join([r.get("text", "") for r in shown]
+                             + [str(b.get("title", "")) for r in shown for b in r.get("buttons") or []])
             if any(s not in text for s in turn.get("expect", [])) or any(s in text for s in turn.get("forbid", [])):
                 out.append(turn["user"])
     return out
