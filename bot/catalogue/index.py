@@ -11,17 +11,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Dict, Tuple
+from typing import Dict, FrozenSet, List, Tuple
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.catalogue.search import ProcedureIndex, records_from_session
 from bot.catalogue.version import catalogue_version
+from bot.db.models import Procedure
+from bot.text.normalize import folded_words
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _indexes: Dict[str, Tuple[int, ProcedureIndex]] = {}
+_phrases: Dict[str, Tuple[int, List[Tuple[str, FrozenSet[str]]]]] = {}
 
 
 def _key(session: Session) -> str:
@@ -44,3 +48,16 @@ def procedure_index(session: Session) -> ProcedureIndex:
         logger.info("procedure index built: %d records, version %d, %.1f s", len(index), version,
                     time.perf_counter() - started)
         return index
+
+
+def curated_phrases(session: Session) -> List[Tuple[str, FrozenSet[str]]]:
+    """(code, folded name and aliases) of every curated procedure, at the current catalogue version."""
+    key, version = _key(session), catalogue_version(session)
+    cached = _phrases.get(key)
+    if cached is None or cached[0] != version:
+        rows = session.execute(select(Procedure.code, Procedure.name, Procedure.aliases)
+                               .where(Procedure.origin == "curated")).all()
+        cached = (version, [(code, frozenset(" ".join(folded_words(p)) for p in [name, *(aliases or [])]))
+                            for code, name, aliases in rows])
+        _phrases[key] = cached
+    return cached[1]

@@ -11,7 +11,7 @@ from typing import List, Optional, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.catalogue.index import procedure_index
+from bot.catalogue.index import curated_phrases, procedure_index
 from bot.catalogue.search import Decision, ProcedureIndex
 from bot.db.models import Field, Procedure
 from bot.text.normalize import folded_words
@@ -88,10 +88,8 @@ class CatalogueService:
         longest such phrase belongs to that procedure alone."""
         said = f" {' '.join(folded_words(text))} "
         found: dict = {}
-        rows = self.session.execute(select(Procedure.code, Procedure.name, Procedure.aliases)
-                                    .where(Procedure.origin == "curated")).all()
-        for code, name, aliases in rows:
-            for phrase in {" ".join(folded_words(p)) for p in [name, *(aliases or [])]}:
+        for code, phrases in curated_phrases(self.session):
+            for phrase in phrases:
                 if len(phrase.split()) >= VERBATIM_WORDS and f" {phrase} " in said:
                     found.setdefault(len(phrase.split()), set()).add(code)
         if not found:
