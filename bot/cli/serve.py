@@ -3,7 +3,9 @@
 Children: the action server (``rasa_sdk``), the Rasa server (``rasa run`` with this run's
 credentials and endpoints) and, with ``SCHEDULER_MODE=embedded``, the reminder worker
 (``python -m workers.reminders``). When one of them exits, or on SIGINT/SIGTERM, the
-others are stopped (SIGTERM, then SIGKILL after 15 s): no child outlives ``serve``.
+others are stopped (SIGTERM, then SIGKILL after 15 s): no child outlives ``serve``. Each child is also
+started with the kernel's parent-death signal (``PR_SET_PDEATHSIG``), so it is sent SIGTERM
+even when ``serve`` itself is killed (SIGKILL, OOM) and cannot clean up.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, NoReturn, Optional, Tuple
 
-from bot.cli.processes import action_server, rasa_env, stop
+from bot.cli.processes import action_server, rasa_env, spawn, stop, stop_signals_held
 from bot.cli.runtime import api_options, write_runtime_files
 from bot.cli.train import latest_model
 from bot.settings import ROOT, Settings, get_settings
@@ -102,13 +104,14 @@ def serve() -> int:
             worker = reminder_worker_command(settings)
             try:
                 if worker:
-                    children.append(("reminder worker", subprocess.Popen(worker, cwd=ROOT)))
+                    with stop_signals_held():
+                        children.append(("reminder worker", spawn(worker, cwd=ROOT)))
                 if settings.rest_enabled:
                     print(f"Assistant on http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook "
                           f"(chat with `make chat`)", flush=True)
-                rasa = subprocess.Popen(rasa_run_command(settings, model, paths), cwd=ROOT,
-                                        env=rasa_server_env(settings))
-                children.append(("rasa server", rasa))
+                with stop_signals_held():
+                    children.append(("rasa server", spawn(rasa_run_command(settings, model, paths), cwd=ROOT,
+                                                          env=rasa_server_env(settings))))
                 return supervise(children)
             finally:
                 _ignore_signals()  # a second Ctrl-C must not cut the clean-up short
