@@ -192,9 +192,10 @@ def _bench_database(label: str, database_url: str, senders: int, requests: int, 
         offset = 0
         expected = 0
         for channel, build in (("telegram", _telegram_requests), ("zalo", _zalo_requests)):
-            expected += asyncio.run(_load(base, build(warmup, offset), senders))["accepted"]
-            offset += warmup
-            _wait_for(processed, expected)  # warm-up stragglers must not count below
+            if warmup:
+                expected += asyncio.run(_load(base, build(warmup, offset), senders))["accepted"]
+                offset += warmup
+                _wait_for(processed, expected)  # warm-up stragglers must not count below
             before = processed.value
             result = asyncio.run(_load(base, build(requests, offset), senders))
             offset += requests
