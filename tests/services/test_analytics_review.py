@@ -122,3 +122,35 @@ def test_tags_and_flags(url: str) -> None:
     assert item.tags == ["cần sửa"] and item.flag["resolved_by"] == "binh"
     with session_scope(url) as s, pytest.raises(AnalyticsInputError, match="tag"):
         add_tag(s, "zalo:222", " ", by="anh")
+
+
+def test_retention_prunes_conversation_rows_and_wordings_but_keeps_daily_counts(url: str) -> None:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from bot.analytics.retention import prune_analytics
+    from bot.analytics.schema import analytics_daily, analytics_daily_unanswered
+    from bot.settings import Settings
+
+    with session_scope(url) as s:
+        add_tag(s, "zalo:222", "x", by="anh")
+        flag_for_review(s, "zalo:222", None, by="anh")
+        removed = prune_analytics(s, Settings(app_env="test", retention_conversation_days=10),
+                                  now=dt.datetime(2024, 3, 21))  # cut-off 11 March 00:00 UTC
+    assert removed["analytics_conversations"] == 3 and removed["conversation_tags"] == 1
+    assert removed["conversation_flags"] == 1 and removed["analytics_daily_unanswered"] == 2
+    assert _ids(url, end="2024-03-12") == ["rest:abc"]
+    with session_scope(url) as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(analytics_daily)).scalar_one() == 6
+        assert s.execute(sa.select(sa.func.count()).select_from(analytics_daily_unanswered)).scalar_one() == 0
+
+
+def test_worker_once(url: str, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from workers.analytics import main
+
+    assert main(["--once"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["new_events"] == 0 and out["full"] is False
