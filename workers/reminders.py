@@ -57,7 +57,7 @@ def build_service(
 
 
 def prune_job(database_url: Optional[str] = None) -> Dict[str, int]:
-    """Delete old de-duplication ids and rate-limit windows, and personal data past retention.
+    """Delete old de-duplication ids and rate-limit windows, and personal data past retention (analytics too).
 
     Idempotent; safe on every replica.
     """
@@ -68,6 +68,10 @@ def prune_job(database_url: Optional[str] = None) -> Dict[str, int]:
         removed = prune_channel_records(session)
     with session_scope(database_url) as session:
         removed.update(prune_personal_data(session, get_settings()))
+    with session_scope(database_url) as session:
+        from bot.analytics.retention import prune_analytics
+
+        removed.update(prune_analytics(session, get_settings()))
     return removed
 
 

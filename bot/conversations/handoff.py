@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Dict, Iterable, List, Optional
 
-from bot.db.models import HandoffRequest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot.db.models import HandoffRequest, utcnow
 from bot.db.session import session_scope
 
 TRANSCRIPT_EVENTS = 60
@@ -27,3 +31,17 @@ def request_handoff(sender_key: str, reason: Optional[str], events: Iterable[Dic
         session.add(ticket)
         session.flush()
         return int(ticket.id)
+
+
+def mark_taken(session: Session, ticket_id: int, now: Optional[dt.datetime] = None) -> bool:
+    """Record that an agent took ticket ``ticket_id`` (its waiting time ends); False if it was taken already."""
+    return bool(session.execute(
+        update(HandoffRequest).where(HandoffRequest.id == ticket_id, HandoffRequest.taken_at.is_(None))
+        .values(taken_at=now or utcnow(), status="active")).rowcount)
+
+
+def mark_closed(session: Session, ticket_id: int, now: Optional[dt.datetime] = None) -> bool:
+    """Record that ticket ``ticket_id`` was closed (handed back or dropped); False if it was closed already."""
+    return bool(session.execute(
+        update(HandoffRequest).where(HandoffRequest.id == ticket_id, HandoffRequest.closed_at.is_(None))
+        .values(closed_at=now or utcnow(), status="closed")).rowcount)

@@ -16,7 +16,7 @@ import copy
 import re
 from typing import Any, Dict, Iterable, Iterator, Optional
 
-from bot.text.codes import ascii_digits
+from bot.text.codes import ascii_digits, find_dossier_codes
 from bot.text.phone import find_phones
 
 MASK = "•"
@@ -43,6 +43,24 @@ def mask_phones(text: str) -> str:
                 if seen > 3:
                     out[i] = MASK
     return "".join(out)
+
+
+def mask_dossier_codes(text: str) -> str:
+    """Every dossier code in ``text`` with its digits masked (its shape and agency letter stay)."""
+    plain = ascii_digits(text)
+    if len(plain) != len(text):  # pragma: no cover - ascii_digits keeps lengths
+        return text
+    out = list(text)
+    for match in find_dossier_codes(plain):
+        for i in range(match.start, match.end):
+            if plain[i].isdigit() or plain[i] in "OoIl":
+                out[i] = MASK
+    return "".join(out)
+
+
+def mask_for_review(text: str) -> str:
+    """What staff without the right to see personal data read: phone numbers and dossier codes masked."""
+    return mask_phones(mask_dossier_codes(text))
 
 
 def _mask_user(event: Dict[str, Any], all_digits: bool) -> Dict[str, Any]:

@@ -250,7 +250,7 @@ class Feedback(Base):
     sender_key = Column(String(140), nullable=False, index=True)
     text = Column(Text, nullable=True)
     rating = Column(Integer, nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
 class HandoffRequest(Base):
@@ -262,7 +262,9 @@ class HandoffRequest(Base):
     reason = Column(Text, nullable=True)
     transcript = Column(JSON, nullable=False, default=list)
     status = Column(String(20), nullable=False, default="open")
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    taken_at = Column(DateTime, nullable=True)  # an agent took it: waiting time = taken_at - created_at
+    closed_at = Column(DateTime, nullable=True)
 
 
 class ProcessedMessage(Base):
@@ -333,7 +335,8 @@ class NotificationLog(Base):
     payload = Column(JSON, nullable=False, default=dict)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
-    __table_args__ = (Index("ix_notification_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_notification_state_next", "state", "next_attempt_at"),
+                      Index("ix_notification_log_created_at", "created_at"))
 
 
 def optional_str(value: Optional[object]) -> Optional[str]:
