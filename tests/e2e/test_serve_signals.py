@@ -23,7 +23,6 @@ from bot.cli.train import latest_model
 from bot.settings import ROOT
 
 
-
 def _parents() -> Dict[int, int]:
     """pid → parent pid of every process now (from /proc)."""
     out: Dict[int, int] = {}
