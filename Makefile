@@ -10,7 +10,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export SANIC_REGISTER := False
 
 .DEFAULT_GOAL := help
-.PHONY: help setup db run serve chat train test test-py lint validate eval bench clean
+.PHONY: help setup browser db run serve chat train test test-py lint validate eval bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv with Python 3.10 and install everything (no-op when unchanged)
+
+browser: ## Install Debian's chromium for the browser tests (apt, when missing)
+	@scripts/ensure-chromium.sh
 
 db: setup ## Create/upgrade the database and load seed data if empty
 	$(PY) -m bot.cli db-init
@@ -42,7 +45,7 @@ validate: setup ## rasa data validate --fail-on-warnings
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 
-test: setup lint validate train ## Run the whole test suite (pytest on SQLite + PostgreSQL, rasa conversation tests)
+test: setup browser lint validate train ## Run the whole test suite (pytest on SQLite + PostgreSQL, rasa conversation tests)
 	$(PY) -m pytest -q
 	$(PY) -m bot.cli test-stories
 

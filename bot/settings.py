@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     seed_demo_dossiers: Optional[bool] = None
     # Secret for staff console sessions (operator-chosen).
     session_secret: Optional[str] = None
+    # Staff console (console/, FastAPI): served by `serve` beside the assistant unless disabled.
+    console_enabled: bool = True
+    console_host: str = "127.0.0.1"
+    console_port: int = 8080
+    console_session_minutes: int = 60  # idle time before a staff session ends
+    console_session_max_hours: float = 12.0  # a session ends this long after login at the latest
+    console_cookie_secure: Optional[bool] = None  # Secure cookie flag; default: on outside development
+    # The Rasa server as the console reaches it (handoff: pause/resume, agent replies), with its API token.
+    console_rasa_url: Optional[str] = None
 
     # The national public-service portal's procedure search, quoted when a procedure is not in
     # the catalogue ("{query}" is replaced by the citizen's words where the page takes them).
@@ -183,6 +192,16 @@ class Settings(BaseSettings):
     def demo_enabled(self) -> bool:
         """Demo dossiers are seeded in development, elsewhere only when enabled."""
         return self.is_development if self.seed_demo_dossiers is None else self.seed_demo_dossiers
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Console cookies carry the Secure flag outside development unless told otherwise."""
+        return (not self.is_development) if self.console_cookie_secure is None else self.console_cookie_secure
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server, as the console calls it."""
+        return self.console_rasa_url or f"http://{self.rasa_host}:{self.rasa_port}"
 
     @property
     def cors_origin_list(self) -> List[str]:

@@ -33,6 +33,11 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="chat in the terminal with the running assistant")
     p.add_argument("--url")
     sub.add_parser("test-stories", help="run conversation tests")
+    p = sub.add_parser("create-staff", help="create a staff account of the console (the first admin, say)")
+    p.add_argument("username")
+    p.add_argument("--role", default="admin", choices=["admin", "editor", "trainer", "agent", "analyst"])
+    p.add_argument("--name", default="", help="display name")
+    p.add_argument("--random-password", action="store_true", help="generate the password and print it once")
     p = sub.add_parser("telegram-webhook", help="register the Telegram webhook (with its secret token); "
                                                 "same as `python -m integrations.telegram ACTION`")
     p.add_argument("action", nargs="?", default="set-webhook",
@@ -76,6 +81,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.cli.stories import test_stories
 
         return test_stories()
+    elif args.cmd == "create-staff":
+        from bot.cli.staff import create_staff_cmd
+
+        return create_staff_cmd(args.username, args.role, args.name, "" if args.random_password else None)
     elif args.cmd == "telegram-webhook":
         return subprocess.call([sys.executable, "-m", "integrations.telegram", args.action], cwd=ROOT)
     return 0

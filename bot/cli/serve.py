@@ -1,7 +1,8 @@
 """``serve``: run the assistant as supervised child processes, and stop them all together.
 
 Children: the action server (``rasa_sdk``), the Rasa server (``rasa run`` with this run's
-credentials and endpoints) and, with ``SCHEDULER_MODE=embedded``, the reminder worker
+credentials and endpoints), the staff console (``python -m console``, unless
+``CONSOLE_ENABLED=false``) and, with ``SCHEDULER_MODE=embedded``, the reminder worker
 (``python -m workers.reminders``). When one of them exits, or on SIGINT/SIGTERM, the
 others are stopped (SIGTERM, then SIGKILL after 15 s): no child outlives ``serve``. Each child is also
 started with the kernel's parent-death signal (``PR_SET_PDEATHSIG``), so it is sent SIGTERM
@@ -20,6 +21,7 @@ from typing import Dict, List, NoReturn, Optional, Tuple
 
 from bot.cli.processes import action_server, rasa_env, spawn, stop, stop_signals_held
 from bot.cli.runtime import api_options, write_runtime_files
+from bot.cli.staff import announce_console
 from bot.cli.train import latest_model
 from bot.settings import ROOT, Settings, get_settings
 
@@ -69,6 +71,13 @@ def reminder_worker_command(settings: Settings) -> Optional[List[str]]:
     return [sys.executable, "-m", "workers.reminders", "--supervised"]
 
 
+def console_command(settings: Settings) -> Optional[List[str]]:
+    """The staff console ``serve`` runs beside the assistant, else None (``CONSOLE_ENABLED=false``)."""
+    if not settings.console_enabled:
+        return None
+    return [sys.executable, "-m", "console"]
+
+
 def _interrupt(signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -106,6 +115,11 @@ def serve() -> int:
                 if worker:
                     with stop_signals_held():
                         children.append(("reminder worker", spawn(worker, cwd=ROOT)))
+                console = console_command(settings)
+                if console:
+                    announce_console(settings)
+                    with stop_signals_held():
+                        children.append(("staff console", spawn(console, cwd=ROOT)))
                 if settings.rest_enabled:
                     print(f"Assistant on http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook "
                           f"(chat with `make chat`)", flush=True)

@@ -86,7 +86,8 @@ def serve_env(tmp_path: Path) -> Dict[str, str]:
     action_port = free_port()
     return {**os.environ, "DATABASE_URL": url, "RASA_PORT": str(free_port()), "ACTION_PORT": str(action_port),
             "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook", "SCHEDULER_MODE": "embedded",
-            "LOG_LEVEL": "WARNING", "RUN_DIR": str(tmp_path / "run"), "APP_ENV": "test", "PYTHONPATH": str(ROOT)}
+            "LOG_LEVEL": "WARNING", "RUN_DIR": str(tmp_path / "run"), "APP_ENV": "test", "PYTHONPATH": str(ROOT),
+            "CONSOLE_PORT": str(free_port())}
 
 
 def _start(env: Dict[str, str], log: Path) -> subprocess.Popen:

@@ -23,7 +23,7 @@ def running_assistant(database_url: str, workdir: Path, extra_env: Optional[Dict
     """Run ``python -m bot.cli serve`` on ``database_url``; yields the base URL (http://127.0.0.1:port)."""
     latest_model()  # fails clearly when `make train` was not run
     env = {**os.environ, "DATABASE_URL": database_url, "RASA_PORT": str(free_port()),
-           "ACTION_PORT": str(free_port()), "SCHEDULER_MODE": "off", "LOG_LEVEL": "WARNING",
+           "ACTION_PORT": str(free_port()), "SCHEDULER_MODE": "off", "LOG_LEVEL": "WARNING", "CONSOLE_ENABLED": "false",
            "RUN_DIR": str(workdir), "APP_ENV": "test", **(extra_env or {})}
     for name in ("TELEGRAM_BOT_TOKEN", "ZALO_APP_ID", "ONESTOP_PUSH_TOKEN"):
         if name not in (extra_env or {}):
