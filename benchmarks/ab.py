@@ -50,7 +50,8 @@ def export_tree(commit: str, into: Path) -> Path:
 
 def _env(tree: Path, **extra: str) -> Dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(tree), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "SANIC_REGISTER": "False", "CONSOLE_ENABLED": "false", **extra}
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "SANIC_REGISTER": "False", "CONSOLE_ENABLED": "false",
+           "APP_ENV": "test", **extra}  # an exported tree has no .git, so APP_ENV must be said
     for name in ("TELEGRAM_BOT_TOKEN", "ZALO_APP_ID", "ONESTOP_PUSH_TOKEN", "DATABASE_URL"):
         if name not in extra:
             env.pop(name, None)
