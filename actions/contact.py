@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any, Dict, List, Optional, Protocol
 
@@ -15,7 +16,9 @@ from bot.catalogue.service import CatalogueService
 from bot.catalogue.units import UnitService
 from bot.conversations.feedback import rating_of, record_feedback
 from bot.conversations.handoff import request_handoff
+from bot.conversations.office_hours import next_staffed
 from bot.db.session import session_scope
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -125,14 +128,20 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
-        """Create the ticket and tell the citizen."""
+        """Create the ticket and tell the citizen (outside working hours: when staff next answer)."""
         try:
             ticket_id = request_handoff(sender_key(tracker), tracker.latest_message.get("text"), tracker.events)
         except SQLAlchemyError:
             logger.exception("handoff not stored")
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return []
-        dispatcher.utter_message(response="utter_handoff_recorded", ticket=ticket_id, hotline=hotline())
+        now = dt.datetime.now(dt.timezone.utc)
+        opening = next_staffed(get_settings(), now)
+        if opening is not None and opening > now:
+            dispatcher.utter_message(response="utter_handoff_after_hours", ticket=ticket_id, hotline=hotline(),
+                                     time=opening.strftime("%H:%M"), date=opening.strftime("%d/%m/%Y"))
+        else:
+            dispatcher.utter_message(response="utter_handoff_recorded", ticket=ticket_id, hotline=hotline())
         return []
 
 
