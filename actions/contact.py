@@ -7,7 +7,7 @@ import logging
 from typing import Any, Dict, List, Optional, Protocol
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,6 +16,7 @@ from bot.catalogue.service import CatalogueService
 from bot.catalogue.units import UnitService
 from bot.conversations.feedback import rating_of, record_feedback
 from bot.conversations.handoff import request_handoff
+from bot.conversations.handoff_desk import held_by_agent
 from bot.conversations.office_hours import next_staffed
 from bot.db.session import session_scope
 from bot.settings import get_settings
@@ -143,6 +144,35 @@ class ActionRequestHuman(Action):
         else:
             dispatcher.utter_message(response="utter_handoff_recorded", ticket=ticket_id, hotline=hotline())
         return []
+
+
+class ActionSessionStart(Action):
+    """Rasa's session start, keeping the assistant paused while an agent holds the conversation.
+
+    A new session (the citizen silent for ``session_expiration_time``) resets Rasa's pause;
+    without this the assistant would answer in the middle of a handoff.
+    """
+
+    def name(self) -> str:
+        """Action name (overrides Rasa's default ``action_session_start``)."""
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        """``SessionStarted``, the session metadata, the pause if an agent holds it, then listen."""
+        events: List[EventType] = [SessionStarted()]
+        metadata = tracker.get_slot("session_started_metadata")
+        if metadata:
+            events.append(SlotSet("session_started_metadata", metadata))
+        try:
+            held = held_by_agent(sender_key(tracker))
+        except SQLAlchemyError:
+            logger.exception("handoff state unreadable at session start")
+            held = False
+        if held:
+            events.append(ConversationPaused())
+        events.append(ActionExecuted("action_listen"))
+        return events
 
 
 class ActionRouteInform(Action):

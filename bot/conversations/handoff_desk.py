@@ -219,6 +219,14 @@ def take_pending(conversation_id: str, database_url: Optional[str] = None) -> Li
     return texts
 
 
+def held_by_agent(conversation_id: str, database_url: Optional[str] = None) -> bool:
+    """True while an agent holds a ticket of this conversation (the assistant must stay paused)."""
+    with session_scope(database_url) as session:
+        found = session.execute(select(HandoffRequest.id).where(
+            HandoffRequest.sender_key == conversation_id, HandoffRequest.status == "active").limit(1)).first()
+    return found is not None
+
+
 def _line(row: Any) -> Optional[Dict[str, Any]]:
     try:
         data = json.loads(row.data)

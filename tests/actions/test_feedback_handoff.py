@@ -79,3 +79,23 @@ async def test_outside_working_hours_the_citizen_is_told_when_staff_answer(db_ur
 def test_the_after_hours_response_takes_the_time_the_action_fills_in(domain) -> None:
     text = domain["responses"]["utter_handoff_after_hours"][0]["text"]
     assert all(f"{{{name}}}" in text for name in ("ticket", "time", "date", "hotline"))
+
+
+async def test_a_new_session_stays_paused_while_an_agent_holds_the_conversation(db_url: str) -> None:
+    from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted
+
+    from actions.contact import ActionSessionStart
+    from bot.conversations import handoff_desk
+    from bot.conversations.handoff import request_handoff
+
+    events, _, _ = await run(ActionSessionStart(), tracker(SENDER))
+    assert events == [SessionStarted(), ActionExecuted("action_listen")]
+    ticket_id = request_handoff(SENDER, "gặp cán bộ", [], database_url=db_url)
+    with session_scope(db_url) as session:
+        handoff_desk.take(session, ticket_id, "agent1")
+    events, _, _ = await run(ActionSessionStart(), tracker(SENDER))
+    assert events == [SessionStarted(), ConversationPaused(), ActionExecuted("action_listen")]
+    with session_scope(db_url) as session:
+        handoff_desk.close(session, ticket_id, "agent1")
+    events, _, _ = await run(ActionSessionStart(), tracker(SENDER))
+    assert ConversationPaused() not in events
