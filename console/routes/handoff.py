@@ -138,6 +138,7 @@ def close_ticket(request: Request, ticket_id: int = TicketId, session: Session =
             desk.check_holder(ticket, staff.username, staff.role == "admin")
             bridge.call("resume", ticket.sender_key)
         desk.close(session, ticket_id, staff.username)
+        session.commit()  # before the redirect is sent (``db`` commits only after the response)
     except desk.DeskError as exc:
         session.rollback()
         return _queue_page(request, session, "active", exc.message, exc.status)
@@ -184,4 +185,5 @@ def reply_api(body: ReplyIn, ticket_id: int = TicketId, session: Session = Depen
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
     delivery = str(answer.get("delivery") or "sent")
     message = desk.record_message(session, ticket, staff.username, body.text, delivered=delivery == "sent")
+    session.commit()  # stored before the agent's page hears "sent" (``db`` commits only after the response)
     return ReplyOut(message_id=int(message.id), delivery=delivery)

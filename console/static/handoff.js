@@ -1,6 +1,24 @@
 // The handoff chat: poll the conversation every second, send the agent's replies (CSRF header).
 "use strict";
 (function () {
+  // The queue: reload when the tickets of this tab change (checked every 5 s, not while reading a transcript).
+  var table = document.querySelector("table.tickets[data-queue]");
+  if (table) {
+    window.setInterval(function () {
+      if (document.querySelector("table.tickets details[open]")) { return; }
+      fetch("/console/api/handoff/tickets?queue=" + table.getAttribute("data-queue"),
+            { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (tickets) {
+          if (tickets && tickets.map(function (t) { return t.id; }).join(",") !== table.getAttribute("data-ids")) {
+            window.location.reload();
+          }
+        })
+        .catch(function () { /* next round */ });
+    }, 5000);
+  }
+})();
+(function () {
   var live = document.getElementById("live");
   if (!live) { return; }
   var ticket = live.getAttribute("data-ticket");
