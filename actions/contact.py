@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any, Dict, List, Optional, Protocol
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,7 +16,10 @@ from bot.catalogue.service import CatalogueService
 from bot.catalogue.units import UnitService
 from bot.conversations.feedback import rating_of, record_feedback
 from bot.conversations.handoff import request_handoff
+from bot.conversations.handoff_desk import held_by_agent
+from bot.conversations.office_hours import next_staffed
 from bot.db.session import session_scope
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -125,15 +129,50 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
-        """Create the ticket and tell the citizen."""
+        """Create the ticket and tell the citizen (outside working hours: when staff next answer)."""
         try:
             ticket_id = request_handoff(sender_key(tracker), tracker.latest_message.get("text"), tracker.events)
         except SQLAlchemyError:
             logger.exception("handoff not stored")
             dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
             return []
-        dispatcher.utter_message(response="utter_handoff_recorded", ticket=ticket_id, hotline=hotline())
+        now = dt.datetime.now(dt.timezone.utc)
+        opening = next_staffed(get_settings(), now)
+        if opening is not None and opening > now:
+            dispatcher.utter_message(response="utter_handoff_after_hours", ticket=ticket_id, hotline=hotline(),
+                                     time=opening.strftime("%H:%M"), date=opening.strftime("%d/%m/%Y"))
+        else:
+            dispatcher.utter_message(response="utter_handoff_recorded", ticket=ticket_id, hotline=hotline())
         return []
+
+
+class ActionSessionStart(Action):
+    """Rasa's session start, keeping the assistant paused while an agent holds the conversation.
+
+    A new session (the citizen silent for ``session_expiration_time``) resets Rasa's pause;
+    without this the assistant would answer in the middle of a handoff.
+    """
+
+    def name(self) -> str:
+        """Action name (overrides Rasa's default ``action_session_start``)."""
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        """``SessionStarted``, the session metadata, the pause if an agent holds it, then listen."""
+        events: List[EventType] = [SessionStarted()]
+        metadata = tracker.get_slot("session_started_metadata")
+        if metadata:
+            events.append(SlotSet("session_started_metadata", metadata))
+        try:
+            held = held_by_agent(sender_key(tracker))
+        except SQLAlchemyError:
+            logger.exception("handoff state unreadable at session start")
+            held = False
+        if held:
+            events.append(ConversationPaused())
+        events.append(ActionExecuted("action_listen"))
+        return events
 
 
 class ActionRouteInform(Action):

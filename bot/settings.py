@@ -18,7 +18,8 @@ PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "todo", "your-token-he
 ENVIRONMENTS = {"development", "test", "staging", "production"}
 MIN_SECRET_LENGTH = 32
 # Secrets the operator chooses: long random strings (``openssl rand -hex 32``).
-OPERATOR_SECRETS = ("telegram_webhook_secret", "onestop_push_token", "session_secret", "rasa_api_token")
+OPERATOR_SECRETS = ("telegram_webhook_secret", "onestop_push_token", "session_secret", "rasa_api_token",
+                    "console_bridge_token")
 # Secrets a platform issues: checked against the platform's own format, not our length rule.
 PLATFORM_FORMATS = {
     "telegram_bot_token": re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,50}$"),
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
     console_cookie_secure: Optional[bool] = None  # Secure cookie flag; default: on outside development
     # The Rasa server as the console reaches it (handoff: pause/resume, agent replies), with its API token.
     console_rasa_url: Optional[str] = None
+    # Handoff desk: bearer token of the console's bridge into Rasa (``/webhooks/console/...``); in
+    # development ``serve`` makes one per run when unset. Without it the desk cannot take tickets.
+    console_bridge_token: Optional[str] = None
+    # When staff answer handoff requests (province time zone; public holidays and make-up days from
+    # REMINDER_HOLIDAYS_FILE): "Mon-Fri 07:30-11:30,13:30-17:00", groups joined by ";", or "always".
+    handoff_hours: str = "Mon-Fri 07:30-11:30,13:30-17:00"
 
     # The national public-service portal's procedure search, quoted when a procedure is not in
     # the catalogue ("{query}" is replaced by the citizen's words where the page takes them).
@@ -176,6 +183,13 @@ class Settings(BaseSettings):
     def _scheduler(cls, value: str) -> str:  # noqa: N805 - pydantic validator
         if value not in {"embedded", "separate", "off"}:
             raise ValueError("SCHEDULER_MODE must be embedded, separate or off")
+        return value
+
+    @validator("handoff_hours")
+    def _handoff_hours(cls, value: str) -> str:  # noqa: N805 - pydantic validator
+        from bot.conversations.office_hours import parse_office_hours
+
+        parse_office_hours(value)  # ValueError names what is wrong
         return value
 
     @property

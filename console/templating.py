@@ -39,11 +39,25 @@ def local_time(value: Optional[dt.datetime], fmt: str = "%d/%m/%Y %H:%M") -> str
     return value.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime(fmt)
 
 
+def duration(seconds: Optional[int]) -> str:
+    """A duration in Vietnamese: ``45 giây``, ``12 phút``, ``2 giờ 5 phút``, ``3 ngày 4 giờ``."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} giây"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days} ngày {hours} giờ"
+    return f"{hours} giờ {minutes} phút" if hours else f"{minutes} phút"
+
+
 @lru_cache(maxsize=1)
 def templates() -> Jinja2Templates:
     """The template environment (autoescaping on)."""
     env = Jinja2Templates(directory=str(TEMPLATES))
     env.env.filters["local_time"] = local_time
+    env.env.filters["duration"] = duration
     env.env.globals["ROLE_NAMES"] = ROLE_NAMES
     return env
 

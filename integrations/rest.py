@@ -10,7 +10,9 @@ bot's messages as a JSON list, like :class:`rasa.core.channels.rest.RestInput`, 
 * the body is size-checked, then parsed with a nesting limit; it must be a JSON object
   (400 otherwise), ``sender`` a non-empty printable id (400), ``message`` a string (400)
   of at most :data:`MAX_REST_MESSAGE_CHARS` characters (413, nothing stored);
-* streaming (``?stream=true``) is not offered.
+* streaming (``?stream=true``) is not offered;
+* what a handoff agent wrote meanwhile (request/response: nothing can be pushed) comes first
+  in the answer to the citizen's next message (:func:`bot.conversations.handoff_desk.take_pending`).
 
 Served only where ``bot.cli`` lists it in the runtime credentials (development). The body parsing and
 the health route are the channels' shared ones (:mod:`integrations.http`).
@@ -28,6 +30,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.conversations.handoff_desk import take_pending
 from bot.conversations.identity import conversation_id
 from integrations.http import WebhookRejected, health_blueprint, read_json
 
@@ -113,4 +116,9 @@ class DevRestInput(RestInput):
             logger.error("rest message of %s timed out", sender)
         except Exception:
             logger.exception("rest message of %s failed", sender)
-        return response.json(collector.messages)
+        try:
+            pending = await asyncio.to_thread(take_pending, sender)
+        except Exception:  # the desk's table missing or the database down: the bot's answer still goes out
+            logger.exception("agents' messages for a rest conversation could not be read")
+            pending = []
+        return response.json([{"recipient_id": sender, "text": text} for text in pending] + collector.messages)

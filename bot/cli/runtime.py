@@ -19,6 +19,7 @@ from bot.settings import Settings, get_settings
 TRACKER_STORE = "integrations.tracker_store.MaskingSQLTrackerStore"
 REST_CHANNEL = "integrations.rest.DevRestInput"
 ONESTOP_CHANNEL = "integrations.onestop.push.OneStopPushInput"
+CONSOLE_BRIDGE = "integrations.console_bridge.ConsoleBridgeInput"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def channel_credentials(settings: Settings) -> Dict[str, Any]:
         credentials[REST_CHANNEL] = None
     if settings.onestop_push_token:
         credentials[ONESTOP_CHANNEL] = {"push_token": settings.onestop_push_token}
+    if settings.console_bridge_token:
+        credentials[CONSOLE_BRIDGE] = {"token": settings.console_bridge_token}
     for channel in MESSAGING_CHANNELS.values():
         entry = channel.entry(settings)
         if entry:

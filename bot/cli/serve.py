@@ -12,6 +12,8 @@ even when ``serve`` itself is killed (SIGKILL, OOM) and cannot clean up.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -78,6 +80,20 @@ def console_command(settings: Settings) -> Optional[List[str]]:
     return [sys.executable, "-m", "console"]
 
 
+def ensure_bridge_token(settings: Settings) -> Settings:
+    """In development, make a per-run ``CONSOLE_BRIDGE_TOKEN`` when none is set.
+
+    The token goes into this process's environment, so the Rasa server (its runtime
+    credentials) and the console (its environment) both get it; it is never printed.
+    Outside development an unset token leaves the handoff desk unable to take tickets.
+    """
+    if settings.console_bridge_token or not settings.is_development:
+        return settings
+    os.environ["CONSOLE_BRIDGE_TOKEN"] = secrets.token_urlsafe(32)
+    get_settings.cache_clear()
+    return get_settings()
+
+
 def _interrupt(signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -101,7 +117,7 @@ def supervise(children: List[Tuple[str, subprocess.Popen]], poll_s: float = 0.5)
 
 def serve() -> int:
     """Action server + Rasa server (REST, and Telegram/Zalo when configured) + reminder worker."""
-    settings = get_settings()
+    settings = ensure_bridge_token(get_settings())
     paths = write_runtime_files()
     model = latest_model()
     for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (as Sanic did)

@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from bot.conversations.masking import mask_events
 from bot.db.models import HandoffRequest, utcnow
 from bot.db.session import session_scope
 
@@ -25,19 +26,25 @@ def transcript(events: Iterable[Dict[str, Any]], limit: int = TRANSCRIPT_EVENTS)
 
 def request_handoff(sender_key: str, reason: Optional[str], events: Iterable[Dict[str, Any]],
                     database_url: Optional[str] = None) -> int:
-    """Open a handoff ticket with the conversation's transcript; returns the ticket number."""
+    """Open a handoff ticket with the conversation's transcript (phone data masked); returns the ticket number."""
     with session_scope(database_url) as session:
-        ticket = HandoffRequest(sender_key=sender_key, reason=reason, transcript=transcript(events))
+        ticket = HandoffRequest(sender_key=sender_key, reason=reason, transcript=transcript(mask_events(events)))
         session.add(ticket)
         session.flush()
         return int(ticket.id)
 
 
-def mark_taken(session: Session, ticket_id: int, now: Optional[dt.datetime] = None) -> bool:
-    """Record that an agent took ticket ``ticket_id`` (its waiting time ends); False if it was taken already."""
+def mark_taken(session: Session, ticket_id: int, now: Optional[dt.datetime] = None,
+               agent: Optional[str] = None) -> bool:
+    """Record that ``agent`` took ticket ``ticket_id`` (its waiting time ends).
+
+    One atomic ``UPDATE … WHERE taken_at IS NULL AND closed_at IS NULL``: of two agents taking
+    the same ticket at once exactly one gets True. False if it was taken or closed already.
+    """
     return bool(session.execute(
-        update(HandoffRequest).where(HandoffRequest.id == ticket_id, HandoffRequest.taken_at.is_(None))
-        .values(taken_at=now or utcnow(), status="active")).rowcount)
+        update(HandoffRequest).where(HandoffRequest.id == ticket_id, HandoffRequest.taken_at.is_(None),
+                                     HandoffRequest.closed_at.is_(None))
+        .values(taken_at=now or utcnow(), status="active", agent=agent)).rowcount)
 
 
 def mark_closed(session: Session, ticket_id: int, now: Optional[dt.datetime] = None) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, inspect, text
 from sqlalchemy.orm import Session
 
 from bot.db.models import Feedback, HandoffRequest, ProcessedMessage, RateLimitHit, VerificationAttempt, utcnow
+from bot.db.models_handoff import HandoffMessage
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ def prune_personal_data(session: Session, settings: Any, now: Optional[dt.dateti
             VerificationAttempt.attempted_at < cutoff(settings.retention_verification_days, 1))).rowcount,
         "feedback": session.execute(delete(Feedback).where(
             Feedback.created_at < cutoff(settings.retention_feedback_days))).rowcount,
+        "handoff_messages": session.execute(delete(HandoffMessage).where(
+            HandoffMessage.created_at < cutoff(settings.retention_handoff_days))).rowcount,
         "handoff_requests": session.execute(delete(HandoffRequest).where(
             HandoffRequest.created_at < cutoff(settings.retention_handoff_days))).rowcount,
         "events": 0,

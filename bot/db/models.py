@@ -261,10 +261,11 @@ class HandoffRequest(Base):
     sender_key = Column(String(140), nullable=False, index=True)
     reason = Column(Text, nullable=True)
     transcript = Column(JSON, nullable=False, default=list)
-    status = Column(String(20), nullable=False, default="open")
+    status = Column(String(20), nullable=False, default="open", index=True)  # open | active | closed
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     taken_at = Column(DateTime, nullable=True)  # an agent took it: waiting time = taken_at - created_at
     closed_at = Column(DateTime, nullable=True)
+    agent = Column(String(64), nullable=True)  # the staff username that took it (migration 0006)
 
 
 class ProcessedMessage(Base):

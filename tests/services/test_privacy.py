@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cli.db import db_init
 from bot.conversations.retention import prune_personal_data
 from bot.db.models import Dossier, Feedback, HandoffRequest, VerificationAttempt, utcnow
+from bot.db.models_handoff import HandoffMessage
 from bot.db.session import get_engine, session_scope
 from bot.dossiers.demo import demo_dossiers
 from bot.dossiers.service import DossierRecord, upsert_dossier
@@ -64,17 +65,22 @@ def test_retention_prune(clean_db_url: str) -> None:
         for at in (old, recent):
             session.add(VerificationAttempt(dossier_code="c", sender_key="rest:x", success=False, attempted_at=at))
             session.add(Feedback(sender_key="rest:x", text=f"góp ý {REAL_PHONE}", created_at=at))
-            session.add(HandoffRequest(sender_key="rest:x", transcript=[{"by": "user", "text": REAL_PHONE}],
-                                       created_at=at))
+            ticket = HandoffRequest(sender_key="rest:x", transcript=[{"by": "user", "text": REAL_PHONE}],
+                                    created_at=at)
+            session.add(ticket)
+            session.flush()
+            session.add(HandoffMessage(ticket_id=ticket.id, conversation_id="rest:x", agent="agent1",
+                                       text=f"gọi lại {REAL_PHONE}", created_at=at))
         session.execute(sa.text("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, timestamp FLOAT)"))
         session.execute(sa.text("INSERT INTO events (id, timestamp) VALUES (1, :old), (2, :new)"),
                         {"old": old.replace(tzinfo=dt.timezone.utc).timestamp(),
                          "new": recent.replace(tzinfo=dt.timezone.utc).timestamp()})
     with session_scope(clean_db_url) as session:
         removed = prune_personal_data(session, Settings(app_env="test"), now)
-    assert removed == {"verification_attempts": 1, "feedback": 1, "handoff_requests": 1, "events": 1}
+    assert removed == {"verification_attempts": 1, "feedback": 1, "handoff_messages": 1, "handoff_requests": 1,
+                       "events": 1}
     with session_scope(clean_db_url) as session:
-        for model in (VerificationAttempt, Feedback, HandoffRequest):
+        for model in (VerificationAttempt, Feedback, HandoffRequest, HandoffMessage):
             assert session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one() == 1
         session.execute(sa.text("DROP TABLE events"))
 
