@@ -96,6 +96,7 @@ def text_save(request: Request, name: str = NAME, variation: int = Form(..., ge=
         context = _edit_context(request, session, staff, name, variation, stored,
                                 draft={"text": text, "buttons": buttons}, errors=exc.errors)
         return render(request, "text_edit.html", context, status_code=400)
+    session.commit()  # before the answer: the next message must already read it
     return RedirectResponse(f"/console/texts/{name}?variation={variation}&channel={channel}&saved=1",
                             status_code=303)
 
@@ -109,6 +110,7 @@ def text_reset(name: str = NAME, variation: int = Form(..., ge=0, le=1000),
         service.reset(session, name, variation, channel_param(channel), staff.username)
     except service.TextNotFound:
         raise HTTPException(404, "Câu này đang dùng đúng câu gốc trong domain.") from None
+    session.commit()
     return RedirectResponse(f"/console/texts/{name}?variation={variation}&channel={channel}&saved=1",
                             status_code=303)
 
@@ -125,5 +127,6 @@ def text_revert(request: Request, name: str = NAME, revision_id: int = Form(...,
     except service.TextError as exc:
         session.rollback()
         raise HTTPException(409, "Không khôi phục được: " + str(exc)) from None
+    session.commit()
     return RedirectResponse(f"/console/texts/{name}?variation={revision.variation}"
                             f"&channel={channel_label(revision.channel)}&saved=1", status_code=303)

@@ -169,6 +169,7 @@ def edit_text(body: EditIn, name: str = NAME, variation: int = Path(..., ge=0, l
     except service.TextError as exc:
         session.rollback()
         return JSONResponse({"detail": "Câu trả lời chưa hợp lệ.", "errors": exc.errors}, status_code=422)
+    session.commit()  # before the answer (``db`` commits only after it is sent)
     return _detail(session, name)
 
 
@@ -180,6 +181,7 @@ def reset_text(body: ResetIn, name: str = NAME, session: Session = Depends(db),
         service.reset(session, name, body.variation, channel_param(body.channel), staff.username)
     except service.TextNotFound:
         raise HTTPException(404, "Không có bản sửa nào để bỏ.") from None
+    session.commit()
     return _detail(session, name)
 
 
@@ -194,6 +196,7 @@ def revert_text(body: RevertIn, name: str = NAME, session: Session = Depends(db)
     except service.TextError as exc:
         session.rollback()
         return JSONResponse({"detail": "Phiên bản cũ không còn hợp lệ.", "errors": exc.errors}, status_code=422)
+    session.commit()
     return _detail(session, name)
 
 
