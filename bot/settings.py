@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     console_nlg_token: Optional[str] = None
     console_nlg_url: Optional[str] = None
     nlg_timeout_s: float = 2.0
+    # How often a process checks whether staff changed the answer texts (seconds; one cheap SELECT).
+    texts_refresh_s: float = 1.0
 
     # The national public-service portal's procedure search, quoted when a procedure is not in
     # the catalogue ("{query}" is replaced by the citizen's words where the page takes them).

@@ -1,10 +1,13 @@
 """Staff overrides as every process reads them: cached, re-read only when the version row changes.
 
-Each read costs one primary-key ``SELECT`` of ``response_texts_version``; the overrides
-themselves are read again only after a change, so a reworded answer applies to the next
-message in every process (Rasa's NLG endpoint, the action server, the reminder worker, the
-channels) with no restart. When the database cannot be read the last good overrides (or
-none) are used and the check is retried after :data:`RETRY_S`: texts never stop a reply.
+A check costs one primary-key ``SELECT`` of ``response_texts_version`` and is made at most
+once every ``max_age_s`` (``TEXTS_REFRESH_S``, 1 s by default, so an action building a
+reply from many fragments checks once); the overrides themselves are read again only after
+a change. A reworded answer thus applies to the next message in every process (the console's
+NLG endpoint, the action server, the reminder worker, the channels) with no restart; the
+console also expires its own cache when it saves. When the database cannot be read the last
+good overrides (or none) are used and the check is retried after :data:`RETRY_S`: texts never
+stop a reply.
 """
 
 from __future__ import annotations
@@ -44,18 +47,25 @@ def read_overrides(session) -> Dict[str, Dict[OverrideKey, Override]]:  # type: 
 class LiveOverrides:
     """The overrides of one database, re-read when its version row changes."""
 
-    def __init__(self, database_url: Optional[str] = None) -> None:
-        """Cache overrides of ``database_url`` (default: ``DATABASE_URL``)."""
+    def __init__(self, database_url: Optional[str] = None, max_age_s: float = 0.0) -> None:
+        """Cache overrides of ``database_url`` (default: ``DATABASE_URL``), checking at most every ``max_age_s``."""
         self.database_url = database_url
+        self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._version: Optional[int] = None
         self._overrides: Dict[str, Dict[OverrideKey, Override]] = {}
-        self._retry_at = 0.0
+        self._next_check = 0.0
+
+    def expire(self) -> None:
+        """Check the version on the next read (after this process changed the texts)."""
+        self._next_check = 0.0
 
     def snapshot(self) -> Tuple[int, Overrides]:
         """``(version, overrides)``, re-read when the version changed (last good on database errors)."""
-        if time.monotonic() < self._retry_at:
+        now = time.monotonic()
+        if now < self._next_check:
             return self._version or 0, self._overrides
+        self._next_check = now + self.max_age_s
         from bot.db.session import get_sessionmaker
 
         try:
@@ -66,7 +76,7 @@ class LiveOverrides:
                         overrides = read_overrides(session)
                         self._version, self._overrides = version, overrides
         except SQLAlchemyError as exc:
-            self._retry_at = time.monotonic() + RETRY_S
+            self._next_check = time.monotonic() + RETRY_S
             logger.warning("staff texts unreadable (%s); using the last known wording", type(exc).__name__)
         return self._version or 0, self._overrides
 
@@ -79,12 +89,13 @@ def live_overrides(database_url: Optional[str] = None) -> LiveOverrides:
     """The process-wide cache of ``database_url`` (default: the current ``DATABASE_URL``)."""
     from bot.settings import get_settings
 
-    return _cached(database_url or get_settings().database_url)
+    settings = get_settings()
+    return _cached(database_url or settings.database_url, settings.texts_refresh_s)
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(database_url: str) -> LiveOverrides:
-    return LiveOverrides(database_url)
+def _cached(database_url: str, max_age_s: float) -> LiveOverrides:
+    return LiveOverrides(database_url, max_age_s)
 
 
 live_overrides.cache_clear = _cached.cache_clear  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.staff.sessions import ActiveSession
 from bot.texts import service
 from bot.texts.domain import CHANNEL_NAMES, placeholders
+from bot.texts.live import live_overrides
 from bot.texts.preview import preview, sample_values
 from console.deps import READ_ROLES, allowed, db, require
 from console.templating import render
@@ -19,6 +20,12 @@ router = APIRouter(tags=["texts"])
 EDIT_ROLES = ("editor",)
 NAME = Path(..., min_length=1, max_length=120, regex=r"^[A-Za-z0-9_]+$")
 CHANNEL_PARAMS = {"default": "", "telegram": "telegram", "zalo": "zalo"}
+
+
+def commit_now(session: Session) -> None:
+    """Commit now (``db`` commits only after the answer is sent) and let this process's readers see it."""
+    session.commit()
+    live_overrides().expire()
 
 
 def channel_param(value: str) -> str:
@@ -96,7 +103,7 @@ def text_save(request: Request, name: str = NAME, variation: int = Form(..., ge=
         context = _edit_context(request, session, staff, name, variation, stored,
                                 draft={"text": text, "buttons": buttons}, errors=exc.errors)
         return render(request, "text_edit.html", context, status_code=400)
-    session.commit()  # before the answer: the next message must already read it
+    commit_now(session)  # before the answer: the next message must already read it
     return RedirectResponse(f"/console/texts/{name}?variation={variation}&channel={channel}&saved=1",
                             status_code=303)
 
@@ -110,7 +117,7 @@ def text_reset(name: str = NAME, variation: int = Form(..., ge=0, le=1000),
         service.reset(session, name, variation, channel_param(channel), staff.username)
     except service.TextNotFound:
         raise HTTPException(404, "Câu này đang dùng đúng câu gốc trong domain.") from None
-    session.commit()
+    commit_now(session)
     return RedirectResponse(f"/console/texts/{name}?variation={variation}&channel={channel}&saved=1",
                             status_code=303)
 
@@ -127,6 +134,6 @@ def text_revert(request: Request, name: str = NAME, revision_id: int = Form(...,
     except service.TextError as exc:
         session.rollback()
         raise HTTPException(409, "Không khôi phục được: " + str(exc)) from None
-    session.commit()
+    commit_now(session)
     return RedirectResponse(f"/console/texts/{name}?variation={revision.variation}"
                             f"&channel={channel_label(revision.channel)}&saved=1", status_code=303)

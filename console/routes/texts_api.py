@@ -14,7 +14,7 @@ from bot.staff.sessions import ActiveSession
 from bot.texts import service
 from bot.texts.preview import preview
 from console.deps import READ_ROLES, db, require
-from console.routes.texts import EDIT_ROLES, NAME, channel_label, channel_param
+from console.routes.texts import EDIT_ROLES, NAME, channel_label, channel_param, commit_now
 
 router = APIRouter(prefix="/console/api/texts", tags=["texts"])
 
@@ -169,7 +169,7 @@ def edit_text(body: EditIn, name: str = NAME, variation: int = Path(..., ge=0, l
     except service.TextError as exc:
         session.rollback()
         return JSONResponse({"detail": "Câu trả lời chưa hợp lệ.", "errors": exc.errors}, status_code=422)
-    session.commit()  # before the answer (``db`` commits only after it is sent)
+    commit_now(session)  # before the answer (``db`` commits only after it is sent)
     return _detail(session, name)
 
 
@@ -181,7 +181,7 @@ def reset_text(body: ResetIn, name: str = NAME, session: Session = Depends(db),
         service.reset(session, name, body.variation, channel_param(body.channel), staff.username)
     except service.TextNotFound:
         raise HTTPException(404, "Không có bản sửa nào để bỏ.") from None
-    session.commit()
+    commit_now(session)
     return _detail(session, name)
 
 
@@ -196,7 +196,7 @@ def revert_text(body: RevertIn, name: str = NAME, session: Session = Depends(db)
     except service.TextError as exc:
         session.rollback()
         return JSONResponse({"detail": "Phiên bản cũ không còn hợp lệ.", "errors": exc.errors}, status_code=422)
-    session.commit()
+    commit_now(session)
     return _detail(session, name)
 
 

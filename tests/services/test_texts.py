@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -119,11 +121,13 @@ def test_channel_limits_and_buttons(sqlite_url: str) -> None:
 def test_every_reader_sees_the_edit_at_once(db_url: str) -> None:
     name = _placeholder_response()
     renderer = Responses.from_files(live=True, database_url=db_url)
+    live_overrides(db_url).expire()
     domain_only = Responses.from_files()
     before = renderer.fragment(name, procedure_name="Đăng ký khai sinh")
     assert before == domain_only.fragment(name, procedure_name="Đăng ký khai sinh")
     _save(db_url, name, "Mới: {procedure_name}. {durations}")
     _save(db_url, GREET, "Chào bạn qua Zalo!", channel="zalo")
+    live_overrides(db_url).expire()  # as the console does after saving; other processes: see below
     assert renderer.fragment(name, procedure_name="Đăng ký khai sinh", durations="1 ngày") == (
         "Mới: Đăng ký khai sinh. 1 ngày")
     assert renderer.render(name, {"procedure_name": "A", "durations": "B"}) == "Mới: A. B"
@@ -141,3 +145,17 @@ def test_every_reader_sees_the_edit_at_once(db_url: str) -> None:
         "/help", "/check_status", "/ask_contact"]
     assert "channel" not in zalo
     assert nlg_answer("utter_no_such_thing", "rest", {}, {}, live=live) is None
+
+
+def test_other_processes_see_the_edit_within_the_refresh_interval(sqlite_url: str) -> None:
+    reader = LiveOverrides(sqlite_url, max_age_s=0.3)
+    assert reader.current() == {}
+    _save(sqlite_url, GREET, "Chào bạn (đợi làm mới)")
+    assert reader.current() == {}  # checked less than 0.3 s ago: the cached wording
+    time.sleep(0.35)
+    assert reader.current()[GREET][(0, "")].text == "Chào bạn (đợi làm mới)"
+
+
+def test_an_unreadable_database_keeps_the_last_wording(tmp_path) -> None:
+    reader = LiveOverrides(f"sqlite:///{tmp_path / 'not-migrated.db'}")
+    assert reader.snapshot() == (0, {})  # no table: no overrides, no error
