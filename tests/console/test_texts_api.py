@@ -87,3 +87,11 @@ def test_search_page(texts_console: str) -> None:
     assert page.status_code == 200 and "utter_goodbye" in page.text and "utter_greet" not in page.text
     rows = editor.get("/console/api/texts", params={"q": "KHI CẦN BẠN CỨ NHẮN CHO TÔI"}).json()
     assert [r["name"] for r in rows] == ["utter_goodbye"]
+
+
+def test_api_is_in_the_openapi_document(texts_console: str) -> None:
+    paths = login_client(texts_console, "editor1").get("/console/api/openapi.json").json()["paths"]
+    for path in ("/console/api/texts", "/console/api/texts/{name}", "/console/api/texts/{name}/preview",
+                 "/console/api/texts/{name}/{variation}/{channel}", "/console/api/texts/{name}/history"):
+        assert path in paths, path
+    assert not any(path.startswith("/console/texts") for path in paths)  # HTML pages stay out
