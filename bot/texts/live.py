@@ -16,6 +16,7 @@ import functools
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from sqlalchemy import select
@@ -44,6 +45,16 @@ def read_overrides(session) -> Dict[str, Dict[OverrideKey, Override]]:  # type: 
     return result
 
 
+def _absent_sqlite_file(database_url: Optional[str]) -> bool:
+    from bot.settings import get_settings
+
+    url = database_url or get_settings().database_url
+    if not url.startswith("sqlite"):
+        return False
+    path = url.split("///", 1)[-1]
+    return bool(path) and path != ":memory:" and not Path(path).exists()
+
+
 class LiveOverrides:
     """The overrides of one database, re-read when its version row changes."""
 
@@ -68,6 +79,8 @@ class LiveOverrides:
         self._next_check = now + self.max_age_s
         from bot.db.session import get_sessionmaker
 
+        if _absent_sqlite_file(self.database_url):  # nothing to read, and connecting would create the file
+            return self._version or 0, self._overrides
         try:
             with get_sessionmaker(self.database_url)() as session:
                 version = read_version(session)

@@ -157,5 +157,9 @@ def test_other_processes_see_the_edit_within_the_refresh_interval(sqlite_url: st
 
 
 def test_an_unreadable_database_keeps_the_last_wording(tmp_path) -> None:
-    reader = LiveOverrides(f"sqlite:///{tmp_path / 'not-migrated.db'}")
-    assert reader.snapshot() == (0, {})  # no table: no overrides, no error
+    empty = tmp_path / "not-migrated.db"
+    empty.touch()
+    assert LiveOverrides(f"sqlite:///{empty}").snapshot() == (0, {})  # no table: no overrides, no error
+    absent = tmp_path / "absent.db"
+    assert LiveOverrides(f"sqlite:///{absent}").snapshot() == (0, {})
+    assert not absent.exists()  # reading texts never creates a database
