@@ -15,8 +15,8 @@ logger = logging.getLogger(__name__)
 
 
 def fragment(domain: Dict[str, Any], response: str, /, **values: Any) -> str:
-    """A text fragment kept in the domain (see :meth:`bot.responses.Responses.fragment`)."""
-    return Responses.of(domain).fragment(response, **values)
+    """A text fragment kept in the domain, as staff last worded it (see :meth:`bot.responses.Responses.fragment`)."""
+    return Responses.of(domain, live=True).fragment(response, **values)
 
 
 def identity_of(tracker: Tracker) -> Optional[ConversationIdentity]:

@@ -11,6 +11,10 @@ the way Rasa does.
   unknown response → ``""`` (logged), missing values render empty.
 * :meth:`Responses.message` — a whole message (``text`` + ``buttons``) ready for
   an output channel, or None.
+
+With ``live=True`` staff edits made in the console (:mod:`bot.texts`) lie over the domain's
+wording; they are read through a cache checked against the texts version row on every use,
+so a reworded answer applies to the next message without a restart.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import yaml
 
@@ -43,23 +47,46 @@ def domain_files(root: Path = ROOT) -> List[Path]:
 class Responses:
     """Look up a response by name, pick its variant for a channel and fill its placeholders."""
 
-    def __init__(self, responses: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-        """Build from a ``responses`` mapping as found in a domain."""
+    def __init__(self, responses: Mapping[str, Sequence[Mapping[str, Any]]],
+                 overlay: Optional[Callable[[], Mapping[str, Any]]] = None) -> None:
+        """Build from a ``responses`` mapping as found in a domain.
+
+        Args:
+            responses: name → variations.
+            overlay: returns the current staff overrides (:data:`bot.texts.overlay.Overrides`), or None.
+        """
         self._responses = dict(responses)
+        self._overlay = overlay
 
     @classmethod
-    def of(cls, domain: Mapping[str, Any]) -> Responses:
-        """The responses of a domain dict (as rasa-sdk hands it to an action)."""
-        return cls((domain or {}).get("responses") or {})
+    def of(cls, domain: Mapping[str, Any], live: bool = False) -> Responses:
+        """The responses of a domain dict (as rasa-sdk hands it to an action); ``live``: with staff edits."""
+        return cls((domain or {}).get("responses") or {}, live_overlay() if live else None)
 
     @classmethod
-    def from_files(cls, files: Optional[Iterable[Path]] = None) -> Responses:
-        """Load the ``responses`` of every domain file (later files override earlier ones)."""
+    def from_files(cls, files: Optional[Iterable[Path]] = None, live: bool = False,
+                   database_url: Optional[str] = None) -> Responses:
+        """Load the ``responses`` of every domain file (later files override earlier ones).
+
+        Args:
+            files: the domain files (default: the project's).
+            live: lay the staff edits of ``database_url`` (default: ``DATABASE_URL``) over them.
+            database_url: where the staff edits are.
+        """
         responses: Dict[str, Sequence[Mapping[str, Any]]] = {}
         for path in files if files is not None else domain_files():
             content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
             responses.update(content.get("responses") or {})
-        return cls(responses)
+        return cls(responses, live_overlay(database_url) if live else None)
+
+    def variations(self, name: str) -> List[Dict[str, Any]]:
+        """The variations of ``name`` as they are now (staff edits applied when live)."""
+        base = self._responses.get(name) or []
+        if self._overlay is None:
+            return [dict(v) for v in base]
+        from bot.texts.overlay import apply_overrides
+
+        return apply_overrides(base, self._overlay().get(name))
 
     def has(self, name: str) -> bool:
         """True when the domain defines the response ``name``."""
@@ -78,7 +105,8 @@ class Responses:
 
     def fragment(self, name: str, /, **values: Any) -> str:
         """The first text of ``name`` with ``values`` (missing ones empty); ``""`` when absent (logged)."""
-        variants = self._responses.get(name) or []
+        every = self.variations(name)
+        variants = [v for v in every if not v.get("channel")] or every
         template = variants[0].get("text", "") if variants else ""
         if not template:
             logger.error("missing domain fragment %s", name)
@@ -97,7 +125,7 @@ class Responses:
         return message
 
     def _variant(self, name: str, channel: Optional[str]) -> Optional[Mapping[str, Any]]:
-        with_text = [v for v in self._responses.get(name) or [] if v.get("text")]
+        with_text = [v for v in self.variations(name) if v.get("text")]
         if channel:
             for variant in with_text:
                 if variant.get("channel") == channel:
@@ -108,10 +136,17 @@ class Responses:
         return with_text[0] if with_text else None
 
 
+def live_overlay(database_url: Optional[str] = None) -> Callable[[], Mapping[str, Any]]:
+    """The staff overrides of ``database_url`` (default: ``DATABASE_URL``), version-checked on every call."""
+    from bot.texts.live import live_overrides
+
+    return lambda: live_overrides(database_url).current()
+
+
 @functools.lru_cache(maxsize=1)
 def project_responses() -> Responses:
-    """The responses of this project's domain files (loaded once per process)."""
-    return Responses.from_files()
+    """The responses of this project's domain files (loaded once per process), with staff edits."""
+    return Responses.from_files(live=True)
 
 
 def fill(template: str, variables: Mapping[str, Any]) -> str:

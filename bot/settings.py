@@ -19,7 +19,7 @@ ENVIRONMENTS = {"development", "test", "staging", "production"}
 MIN_SECRET_LENGTH = 32
 # Secrets the operator chooses: long random strings (``openssl rand -hex 32``).
 OPERATOR_SECRETS = ("telegram_webhook_secret", "onestop_push_token", "session_secret", "rasa_api_token",
-                    "console_bridge_token")
+                    "console_bridge_token", "console_nlg_token")
 # Secrets a platform issues: checked against the platform's own format, not our length rule.
 PLATFORM_FORMATS = {
     "telegram_bot_token": re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,50}$"),
@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     # When staff answer handoff requests (province time zone; public holidays and make-up days from
     # REMINDER_HOLIDAYS_FILE): "Mon-Fri 07:30-11:30,13:30-17:00", groups joined by ";", or "always".
     handoff_hours: str = "Mon-Fri 07:30-11:30,13:30-17:00"
+    # Rasa's NLG endpoint on the console (answer texts edited by staff): the bearer token Rasa sends
+    # (development: `serve` makes one per run when unset), where Rasa reaches it (default: this
+    # console's /console/nlg) and how long Rasa waits before answering with the domain's own text.
+    console_nlg_token: Optional[str] = None
+    console_nlg_url: Optional[str] = None
+    nlg_timeout_s: float = 2.0
+    # How often a process checks whether staff changed the answer texts (seconds; one cheap SELECT).
+    texts_refresh_s: float = 1.0
 
     # The national public-service portal's procedure search, quoted when a procedure is not in
     # the catalogue ("{query}" is replaced by the citizen's words where the page takes them).
@@ -216,6 +224,11 @@ class Settings(BaseSettings):
     def rasa_url(self) -> str:
         """Base URL of the Rasa server, as the console calls it."""
         return self.console_rasa_url or f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def nlg_url(self) -> str:
+        """Where Rasa asks the console for answer texts."""
+        return self.console_nlg_url or f"http://{self.console_host}:{self.console_port}/console/nlg"
 
     @property
     def cors_origin_list(self) -> List[str]:

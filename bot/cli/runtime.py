@@ -18,6 +18,7 @@ from bot.settings import Settings, get_settings
 
 TRACKER_STORE = "integrations.tracker_store.MaskingSQLTrackerStore"
 REST_CHANNEL = "integrations.rest.DevRestInput"
+CONSOLE_NLG = "integrations.nlg.ConsoleNLG"
 ONESTOP_CHANNEL = "integrations.onestop.push.OneStopPushInput"
 CONSOLE_BRIDGE = "integrations.console_bridge.ConsoleBridgeInput"
 
@@ -93,9 +94,27 @@ def channel_credentials(settings: Settings) -> Dict[str, Any]:
     return credentials
 
 
+def nlg_endpoint(settings: Settings, token: Optional[str]) -> Optional[Dict[str, Any]]:
+    """Rasa's ``nlg:`` endpoint: the console's live answer texts, with the domain's as fallback.
+
+    None (Rasa uses the model's domain texts) without a token, or when no console serves it
+    (``CONSOLE_ENABLED=false`` and no ``CONSOLE_NLG_URL``).
+    """
+    if not token or not (settings.console_enabled or settings.console_nlg_url):
+        return None
+    return {"type": CONSOLE_NLG, "url": settings.nlg_url, "token": token, "timeout": settings.nlg_timeout_s}
+
+
 def write_runtime_files(database_url: Optional[str] = None, action_port: Optional[int] = None,
-                        run_dir: Optional[Path] = None) -> Dict[str, Path]:
-    """Endpoints and credentials of this run, readable by the owner only."""
+                        run_dir: Optional[Path] = None, nlg_token: Optional[str] = None) -> Dict[str, Path]:
+    """Endpoints and credentials of this run, readable by the owner only.
+
+    Args:
+        database_url: the project database (default: ``DATABASE_URL``).
+        action_port: the action server's port (default: ``ACTION_PORT``).
+        run_dir: where to write (default: ``RUN_DIR``).
+        nlg_token: the console's NLG token (default: ``CONSOLE_NLG_TOKEN``); none: no ``nlg:`` entry.
+    """
     settings = get_settings()
     run_dir = run_dir or Path(settings.run_dir)
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -104,6 +123,9 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
         "action_endpoint": {"url": f"http://127.0.0.1:{port}/webhook"},
         "tracker_store": tracker_store_endpoint(database_url or settings.database_url),
     }
+    nlg = nlg_endpoint(settings, nlg_token or settings.console_nlg_token)
+    if nlg:
+        endpoints["nlg"] = nlg
     paths = {"endpoints": run_dir / "endpoints.yml", "credentials": run_dir / "credentials.yml"}
     for key, data in (("endpoints", endpoints), ("credentials", channel_credentials(settings))):
         write_private(paths[key], yaml.safe_dump(data, allow_unicode=True))

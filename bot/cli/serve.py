@@ -94,6 +94,18 @@ def ensure_bridge_token(settings: Settings) -> Settings:
     return get_settings()
 
 
+def nlg_token(settings: Settings) -> Optional[str]:
+    """The console's NLG token: the setting, else (development) a fresh one for this run, else None."""
+    if settings.console_nlg_token:
+        return settings.console_nlg_token
+    if settings.is_development and settings.console_enabled:
+        return secrets.token_urlsafe(32)
+    if settings.console_enabled:
+        logger.warning("CONSOLE_NLG_TOKEN is not set: Rasa answers with the model's domain texts, "
+                       "staff edits reach only the actions, reminders and channel notices")
+    return None
+
+
 def _interrupt(signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -118,7 +130,8 @@ def supervise(children: List[Tuple[str, subprocess.Popen]], poll_s: float = 0.5)
 def serve() -> int:
     """Action server + Rasa server (REST, and Telegram/Zalo when configured) + reminder worker."""
     settings = ensure_bridge_token(get_settings())
-    paths = write_runtime_files()
+    token = nlg_token(settings)
+    paths = write_runtime_files(nlg_token=token)
     model = latest_model()
     for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (as Sanic did)
         signal.signal(signum, _interrupt)
@@ -135,7 +148,8 @@ def serve() -> int:
                 if console:
                     announce_console(settings)
                     with stop_signals_held():
-                        children.append(("staff console", spawn(console, cwd=ROOT)))
+                        env = {**os.environ, "CONSOLE_NLG_TOKEN": token} if token else None
+                        children.append(("staff console", spawn(console, cwd=ROOT, env=env)))
                 if settings.rest_enabled:
                     print(f"Assistant on http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook "
                           f"(chat with `make chat`)", flush=True)

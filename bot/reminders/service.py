@@ -63,7 +63,7 @@ class ReminderService:
             zone: local time zone (default: settings.timezone).
             calendar: working days (default: ``data/holidays_vn.json``).
             quiet: quiet hours (default: settings.quiet_hours_start/end).
-            renderer: domain responses (default: the project's domain files).
+            renderer: domain responses (default: the project's domain files with the staff edits).
             config: delivery tuning.
             use_plan_lock: PostgreSQL: let one process plan at a time.
         """
@@ -73,7 +73,9 @@ class ReminderService:
         self.zone = zone or get_zone(settings.timezone)
         self.calendar = calendar or load_calendar(getattr(settings, "reminder_holidays_file", None))
         self.quiet = quiet or QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
-        self.renderer = renderer or Responses.from_files()
+        bind = sessions.kw.get("bind")
+        self.renderer = renderer or Responses.from_files(
+            live=True, database_url=bind.url.render_as_string(hide_password=False) if bind is not None else None)
         self.use_plan_lock = use_plan_lock
         self.outbox = Outbox(sessions, router, self.renderer, now=now, zone=self.zone, quiet=self.quiet,
                              config=config or outbox_config(settings))

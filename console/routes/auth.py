@@ -50,7 +50,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
                       status_code=401)
     token = open_session(session, result.user, conf.console_session_max_hours)
     record(session, result.user.username, "login", "staff_session", result.user.username, None, None)
-    session.commit()  # the session must exist before the browser follows the redirect (``db`` commits later)
+    session.commit()  # before the redirect is sent: `db`'s own commit runs only after the response
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=conf.cookie_secure, path="/console",
                         max_age=int(conf.console_session_max_hours * 3600))

@@ -20,12 +20,16 @@ from bot.settings import ROOT
 @contextlib.contextmanager
 def running_assistant(database_url: str, workdir: Path, extra_env: Optional[Dict[str, str]] = None,
                       startup_timeout: float = 240.0) -> Iterator[str]:
-    """Run ``python -m bot.cli serve`` on ``database_url``; yields the base URL (http://127.0.0.1:port)."""
+    """Run ``python -m bot.cli serve`` on ``database_url``; yields the base URL (http://127.0.0.1:port).
+
+    The staff console is off (``CONSOLE_ENABLED=false``) and Rasa answers from the model's domain,
+    unless ``extra_env`` points its NLG at a running console (``CONSOLE_NLG_URL`` + ``CONSOLE_NLG_TOKEN``).
+    """
     latest_model()  # fails clearly when `make train` was not run
     env = {**os.environ, "DATABASE_URL": database_url, "RASA_PORT": str(free_port()),
            "ACTION_PORT": str(free_port()), "SCHEDULER_MODE": "off", "LOG_LEVEL": "WARNING", "CONSOLE_ENABLED": "false",
            "RUN_DIR": str(workdir), "APP_ENV": "test", **(extra_env or {})}
-    for name in ("TELEGRAM_BOT_TOKEN", "ZALO_APP_ID", "ONESTOP_PUSH_TOKEN"):
+    for name in ("TELEGRAM_BOT_TOKEN", "ZALO_APP_ID", "ONESTOP_PUSH_TOKEN", "CONSOLE_NLG_URL", "CONSOLE_NLG_TOKEN"):
         if name not in (extra_env or {}):
             env.pop(name, None)
     with open(workdir / "serve.log", "wb") as log:
