@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from bot.settings import Settings
 from bot.staff.sessions import ActiveSession
 from bot.training import jobs, registry
-from console.deps import db, require, settings
+from console.deps import MAX_ID, db, require, settings
 from console.templating import render
 
 router = APIRouter(tags=["training"])
 TRAINERS = require("trainer")
-MAX_ID = 2**31 - 1
+
 
 
 class GateRowOut(BaseModel):
