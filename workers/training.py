@@ -10,7 +10,7 @@ development (``SCHEDULER_MODE=embedded``).
     python -m workers.training                 # run until SIGTERM
     python -m workers.training --once          # run the queued job, if any, then exit
     python -m workers.training --enqueue       # queue a retrain (actor "cli") and exit
-    python -m workers.training --register PATH [--activate]   # record an archive (e.g. the first model)
+    python -m workers.training --register PATH [--evaluate] [--activate]   # record an archive (the first model)
 """
 
 from __future__ import annotations
@@ -116,13 +116,26 @@ def run_forever(settings: Settings, setup) -> None:  # type: ignore[no-untyped-d
         scheduler.shutdown(wait=False)
 
 
-def register_archive(settings: Settings, path: Path, activate: bool) -> int:
-    """``--register``: record an existing archive (metrics unknown), optionally activate it."""
+def register_archive(settings: Settings, path: Path, activate: bool, evaluate: bool = False) -> int:
+    """``--register``: record an existing archive, measured first with ``--evaluate``; optionally activate it."""
+    import json
+    import subprocess
+    import tempfile
+
     from bot.db.session import session_scope
     from bot.training import registry
 
+    metrics = None
+    if evaluate:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "metrics.json"
+            if subprocess.call(eval_command(path, out), cwd=ROOT) != 0 or not out.is_file():
+                print("evaluation failed", file=sys.stderr)
+                return 1
+            metrics = json.loads(out.read_text(encoding="utf-8"))
     with session_scope(settings.database_url) as session:
-        version = registry.register(session, path, Path(settings.training_models_dir), trained_by="cli")
+        version = registry.register(session, path, Path(settings.training_models_dir), trained_by="cli",
+                                    metrics=metrics)
         if activate and version.active_slot != 1:
             registry.activate(session, version.id, "cli", actor_role="admin", reason="Đăng ký từ dòng lệnh")
         print(f"model version {version.id} ({version.model_hash[:12]}){' active' if activate else ''}")
@@ -137,12 +150,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="Rasa config to train with (default TRAINING_CONFIG)")
     parser.add_argument("--register", type=Path, default=None, help="record a model archive in the registry")
     parser.add_argument("--activate", action="store_true", help="with --register: make it the active model")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="with --register: measure it on the held-out set first (the gate's baseline)")
     parser.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)  # started by bot.cli serve
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.register:
-        return register_archive(settings, args.register, args.activate)
+        return register_archive(settings, args.register, args.activate, args.evaluate)
     setup = build_setup(settings, args.config)
     if args.enqueue:
         from bot.db.session import session_scope

@@ -43,6 +43,30 @@ def copy_tree_source(source_dir: Path) -> DataSource:
     return write
 
 
+NluExporter = Callable[[Session, Path], str]
+"""``bot.training.export.export_nlu``: writes the NLU YAML of the database store into a folder."""
+
+
+def exporter_source(export_nlu: NluExporter, source_dir: Path) -> DataSource:
+    """A data source taking ``nlu/`` from the database store and ``rules/``, ``lookups/`` from ``source_dir``.
+
+    Wire it in ``workers/training.py`` once the store exists:
+    ``exporter_source(export_nlu, Path(settings.training_data_dir))``.
+    """
+
+    def write(session: Session, directory: Path) -> str:
+        directory.mkdir(parents=True, exist_ok=True)
+        for part in PARTS:
+            if part != "nlu" and (source_dir / part).is_dir():
+                shutil.copytree(source_dir / part, directory / part, dirs_exist_ok=True,
+                                ignore=lambda _d, names: [n for n in names if n.startswith(".")])
+        (directory / "nlu").mkdir(exist_ok=True)
+        export_nlu(session, directory / "nlu")
+        return hash_tree(directory)  # the whole tree: a rule change is a data change too
+
+    return write
+
+
 def data_changed_flag(session: Session) -> Optional[bool]:
     """The training data store's "changed since the last export" flag, when that store exists.
 

@@ -123,3 +123,22 @@ def test_data_store_flag_decides_when_present(db_url: str, tmp_path: Path) -> No
         assert nightly.data_changed(session, source) is False  # no active model, but the store says unchanged
         session.execute(text("UPDATE training_data_state SET changed = :c"), {"c": True})
         assert nightly.data_changed(session, source) is True
+
+
+def test_exporter_source_takes_nlu_from_the_store(db_url: str, tmp_path: Path) -> None:
+    from bot.training.datasource import exporter_source
+
+    repo = tmp_path / "nlu_data"
+    for part in ("nlu", "rules", "lookups"):
+        (repo / part).mkdir(parents=True)
+        (repo / part / f"{part}.yml").write_text(f"# {part} from the repository\n", encoding="utf-8")
+
+    def export_nlu(_session, directory: Path) -> str:  # type: ignore[no-untyped-def]
+        (directory / "exported.yml").write_text("# nlu from the database\n", encoding="utf-8")
+        return "x"
+
+    with session_scope(db_url) as session:
+        digest = exporter_source(export_nlu, repo)(session, tmp_path / "job")
+    files = sorted(p.relative_to(tmp_path / "job").as_posix() for p in (tmp_path / "job").rglob("*.yml"))
+    assert files == ["lookups/lookups.yml", "nlu/exported.yml", "rules/rules.yml"]
+    assert digest == hash_tree(tmp_path / "job")
