@@ -23,9 +23,12 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import List, NoReturn, Optional
+from typing import TYPE_CHECKING, List, NoReturn, Optional
 
 from bot.settings import ROOT, Settings, get_settings
+
+if TYPE_CHECKING:
+    from bot.training.runner import JobSetup
 
 logger = logging.getLogger("workers.training")  # also when run as __main__
 
@@ -46,7 +49,7 @@ def eval_command(model: Path, out_json: Path) -> List[str]:
             get_settings().training_test_set, "--json", str(out_json)]
 
 
-def build_setup(settings: Settings, config: Optional[Path] = None):  # type: ignore[no-untyped-def]
+def build_setup(settings: Settings, config: Optional[Path] = None) -> "JobSetup":
     """The job setup from settings (the default data source copies ``TRAINING_DATA_DIR``)."""
     from bot.training.datasource import copy_tree_source
     from bot.training.gate import GateThresholds
@@ -59,7 +62,7 @@ def build_setup(settings: Settings, config: Optional[Path] = None):  # type: ign
                     thresholds=GateThresholds.from_settings(settings))
 
 
-def run_queued(settings: Settings, setup, worker: str) -> Optional[str]:  # type: ignore[no-untyped-def]
+def run_queued(settings: Settings, setup: "JobSetup", worker: str) -> Optional[str]:
     """Claim and run the oldest queued job; returns its final state, or None when none was claimed."""
     from bot.db.session import get_sessionmaker
     from bot.training.jobs import claim_next
@@ -72,7 +75,7 @@ def run_queued(settings: Settings, setup, worker: str) -> Optional[str]:  # type
     return run_job(factory, job_id, setup, ROOT)
 
 
-def nightly(settings: Settings, setup) -> None:  # type: ignore[no-untyped-def]
+def nightly(settings: Settings, setup: "JobSetup") -> None:
     """Queue the nightly retrain when the data changed (the polling loop then runs it)."""
     from bot.db.session import session_scope
     from bot.training.nightly import enqueue_if_changed
@@ -85,7 +88,7 @@ def _interrupt(signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def run_forever(settings: Settings, setup) -> None:  # type: ignore[no-untyped-def]
+def run_forever(settings: Settings, setup: "JobSetup") -> None:
     """Poll for queued jobs until SIGINT/SIGTERM; the nightly check runs on an APScheduler cron."""
     from apscheduler.schedulers.background import BackgroundScheduler
 

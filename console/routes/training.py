@@ -124,7 +124,7 @@ def _rollback(session: Session, staff: ActiveSession, reason: Optional[str]) -> 
 # ---- pages ----
 
 @router.get("/console/training", include_in_schema=False)
-def training_root() -> Response:
+def training_root(staff: ActiveSession = Depends(TRAINERS)) -> Response:
     """``/console/training`` → the jobs page."""
     return RedirectResponse("/console/training/jobs", status_code=307)
 

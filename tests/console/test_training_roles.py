@@ -29,7 +29,7 @@ def test_trainer_starts_one_job_at_a_time(console_url: str) -> None:
     with closing(client):
         for path in PAGES:
             assert client.get(path).status_code == 200
-        assert 'href="/console/training/jobs"' in client.get("/console/").text
+        assert 'href="/console/training"' in client.get("/console/").text
         no_csrf = client.post("/console/api/training/jobs", headers={"X-CSRF-Token": "wrong"})
         assert no_csrf.status_code == 403
         started = client.post("/console/api/training/jobs")
