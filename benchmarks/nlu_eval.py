@@ -69,11 +69,16 @@ def quiet_rasa() -> None:
     configure_structlog(logging.WARNING)
 
 
+_AGENTS: Dict[str, Any] = {}  # one loaded model per path: evaluate() and evaluate_codes() share it
+
+
 async def _parse_all(model_path: Path, texts: List[str]) -> Tuple[List[Dict[str, Any]], List[float]]:
     from rasa.core.agent import Agent
 
     quiet_rasa()
-    agent = Agent.load(str(model_path))
+    agent = _AGENTS.get(str(model_path))
+    if agent is None:
+        agent = _AGENTS[str(model_path)] = Agent.load(str(model_path))
     await agent.parse_message("xin chào")  # warm-up
     results, latencies = [], []
     for text in texts:
@@ -203,12 +208,36 @@ def main() -> None:
     """Entry point of ``make eval``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=None, help="model archive (default: newest in models/)")
+    parser.add_argument("--test-set", type=Path, default=TEST_SET, help="held-out set (Rasa NLU YAML)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the metrics as JSON here (the retraining gate reads it)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     quiet_rasa()
     model = args.model or latest_model()
-    print_report(evaluate(model))
-    print_codes(evaluate_codes(model))
+    result = evaluate(model, load_test_set(args.test_set))
+    codes = evaluate_codes(model)
+    print_report(result)
+    print_codes(codes)
+    if args.json:
+        write_json(args.json, {**result, "codes": codes, "test_set": args.test_set.name})
+
+
+def write_json(path: Path, result: Dict[str, Any]) -> None:
+    """Write metrics as JSON (NaN, which JSON columns refuse, becomes null)."""
+    import json
+    import math
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    path.write_text(json.dumps(clean(result), ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

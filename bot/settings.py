@@ -19,7 +19,7 @@ ENVIRONMENTS = {"development", "test", "staging", "production"}
 MIN_SECRET_LENGTH = 32
 # Secrets the operator chooses: long random strings (``openssl rand -hex 32``).
 OPERATOR_SECRETS = ("telegram_webhook_secret", "onestop_push_token", "session_secret", "rasa_api_token",
-                    "console_bridge_token", "console_nlg_token")
+                    "console_bridge_token", "console_nlg_token", "model_server_token")
 # Secrets a platform issues: checked against the platform's own format, not our length rule.
 PLATFORM_FORMATS = {
     "telegram_bot_token": re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,50}$"),
@@ -86,6 +86,31 @@ class Settings(BaseSettings):
     nlg_timeout_s: float = 2.0
     # How often a process checks whether staff changed the answer texts (seconds; one cheap SELECT).
     texts_refresh_s: float = 1.0
+
+    # Retraining (bot/training, ``python -m workers.training``): the config a job trains with, where its
+    # data comes from (copied per job), scratch space, the registry of model archives, the held-out set.
+    training_config: str = str(ROOT / "config.yml")
+    training_data_dir: str = str(ROOT / "nlu_data")
+    training_domain_dir: str = str(ROOT / "domain")
+    training_work_dir: str = str(ROOT / "var" / "training")
+    training_models_dir: str = str(ROOT / "models" / "registry")
+    training_test_set: str = str(ROOT / "tests" / "nlu" / "test_nlu.yml")
+    training_poll_seconds: float = 5.0  # how often an idle worker looks for a queued job
+    training_lease_seconds: int = 900  # a running job without a heartbeat this long is failed
+    training_nightly_hour: int = 2  # local hour of the nightly retrain (only when the data changed); -1 = off
+    # The evaluation gate: a candidate becomes active only if, against the active model, overall intent
+    # accuracy drops by at most this many points, no intent's F1 by more than that many points, and
+    # dossier_code precision and recall stay at least these values.
+    gate_max_accuracy_drop: float = 0.5
+    gate_max_intent_f1_drop: float = 5.0
+    gate_min_code_precision: float = 1.0
+    gate_min_code_recall: float = 1.0
+    # Rasa's model server (the console answers it): Rasa pulls the active model from this URL every
+    # model_pull_seconds. Default when the console runs: its own address. The token is required by the
+    # route outside development (bearer header); without one only loopback clients are answered there.
+    model_server_url: Optional[str] = None
+    model_server_token: Optional[str] = None
+    model_pull_seconds: int = 10
 
     # The national public-service portal's procedure search, quoted when a procedure is not in
     # the catalogue ("{query}" is replaced by the citizen's words where the page takes them).
@@ -229,6 +254,16 @@ class Settings(BaseSettings):
     def nlg_url(self) -> str:
         """Where Rasa asks the console for answer texts."""
         return self.console_nlg_url or f"http://{self.console_host}:{self.console_port}/console/nlg"
+
+    @property
+    def model_pull_url(self) -> Optional[str]:
+        """Where Rasa pulls the active model: MODEL_SERVER_URL, else the console's route when it runs."""
+        if self.model_server_url:
+            return self.model_server_url
+        if not self.console_enabled:
+            return None
+        host = "127.0.0.1" if self.console_host in {"0.0.0.0", "::", ""} else self.console_host  # noqa: S104
+        return f"http://{host}:{self.console_port}/console/model-server/model.tar.gz"
 
     @property
     def cors_origin_list(self) -> List[str]:

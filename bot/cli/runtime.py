@@ -126,10 +126,29 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
     nlg = nlg_endpoint(settings, nlg_token or settings.console_nlg_token)
     if nlg:
         endpoints["nlg"] = nlg
+    models = model_server_endpoint(settings)
+    if models:
+        endpoints["models"] = models
     paths = {"endpoints": run_dir / "endpoints.yml", "credentials": run_dir / "credentials.yml"}
     for key, data in (("endpoints", endpoints), ("credentials", channel_credentials(settings))):
         write_private(paths[key], yaml.safe_dump(data, allow_unicode=True))
     return paths
+
+
+def model_server_endpoint(settings: Settings) -> Optional[Dict[str, Any]]:
+    """Rasa's ``models:`` endpoint: pull the active model from the console (None when there is none).
+
+    The token, if any, is written as ``${MODEL_SERVER_TOKEN}`` (Rasa expands it at start-up), so
+    no secret lands in the file. Rasa starts with the local model when the console is unreachable
+    (``integrations.model_pull``).
+    """
+    url = settings.model_pull_url
+    if not url:
+        return None
+    endpoint: Dict[str, Any] = {"url": url, "wait_time_between_pulls": settings.model_pull_seconds}
+    if settings.model_server_token:
+        endpoint["headers"] = {"Authorization": "Bearer ${MODEL_SERVER_TOKEN}"}
+    return endpoint
 
 
 def write_private(path: Path, text: str) -> None:

@@ -3,7 +3,8 @@
 Children: the action server (``rasa_sdk``), the Rasa server (``rasa run`` with this run's
 credentials and endpoints), the staff console (``python -m console``, unless
 ``CONSOLE_ENABLED=false``) and, with ``SCHEDULER_MODE=embedded``, the reminder worker
-(``python -m workers.reminders``). When one of them exits, or on SIGINT/SIGTERM, the
+(``python -m workers.reminders``) and, beside the console, the training worker
+(``python -m workers.training``). When one of them exits, or on SIGINT/SIGTERM, the
 others are stopped (SIGTERM, then SIGKILL after 15 s): no child outlives ``serve``. Each child is also
 started with the kernel's parent-death signal (``PR_SET_PDEATHSIG``), so it is sent SIGTERM
 even when ``serve`` itself is killed (SIGKILL, OOM) and cannot clean up.
@@ -37,6 +38,8 @@ RASA_MAIN = (
     "sys.argv[0] = 'rasa'\n"
     f"token = os.environ.pop({TOKEN_ENV!r}, None)\n"
     "sys.argv += ['--auth-token', token] if token else []\n"
+    "import integrations.model_pull\n"
+    "integrations.model_pull.install()\n"  # the local model when the console's model server gives none
     "from rasa.__main__ import main\n"
     "main()\n"
 )
@@ -71,6 +74,13 @@ def reminder_worker_command(settings: Settings) -> Optional[List[str]]:
         logger.info("SCHEDULER_MODE=%s: reminders are not scheduled by serve", settings.scheduler_mode)
         return None
     return [sys.executable, "-m", "workers.reminders", "--supervised"]
+
+
+def training_worker_command(settings: Settings) -> Optional[List[str]]:
+    """The training worker ``serve`` runs with the console (``SCHEDULER_MODE=embedded``), else None."""
+    if settings.scheduler_mode != "embedded" or not settings.console_enabled:
+        return None
+    return [sys.executable, "-m", "workers.training", "--supervised"]
 
 
 def console_command(settings: Settings) -> Optional[List[str]]:
@@ -150,6 +160,10 @@ def serve() -> int:
                     with stop_signals_held():
                         env = {**os.environ, "CONSOLE_NLG_TOKEN": token} if token else None
                         children.append(("staff console", spawn(console, cwd=ROOT, env=env)))
+                trainer = training_worker_command(settings)
+                if trainer:
+                    with stop_signals_held():
+                        children.append(("training worker", spawn(trainer, cwd=ROOT)))
                 if settings.rest_enabled:
                     print(f"Assistant on http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook "
                           f"(chat with `make chat`)", flush=True)
