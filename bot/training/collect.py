@@ -199,7 +199,8 @@ def _lock_state(session: Session, now: dt.datetime) -> Dict[str, NluInboxState]:
             except sa.exc.IntegrityError:  # another run inserted it first
                 pass
     session.execute(update(NluInboxState).values(updated_at=now))  # row locks: runs queue up
-    return {s.source: s for s in session.execute(select(NluInboxState).populate_existing()).scalars()}
+    rows = session.execute(select(NluInboxState).execution_options(populate_existing=True)).scalars()
+    return {row.source: row for row in rows}
 
 
 def _scan_events(run: _Run, state: NluInboxState, now: dt.datetime) -> int:

@@ -115,20 +115,22 @@ def search_examples(session: Session, query: str = "", intent: Optional[str] = N
 
 
 def _checks(session: Session, intent: TrainingIntent, text: str, plain: str, folded: str,
-            exclude: Optional[int] = None) -> List[str]:
+            moving: Optional[TrainingExample] = None, source: str = "") -> List[str]:
     rows = session.execute(
         select(TrainingExample, TrainingIntent.name).join(TrainingIntent)
         .where((TrainingExample.folded == folded) | (TrainingExample.plain == plain))).all()
     warnings = []
     for other, name in rows:
-        if other.id == exclude:
+        if moving is not None and other.id == moving.id:
             continue
         if name == intent.name and other.text == text:
             raise Conflict(f"Ví dụ này đã có trong ý định {name} (#{other.id}).")
-        if name != intent.name and other.plain == plain:
+        if name != intent.name and other.plain == plain and name != source:
             raise Conflict(f"Câu này đã là ví dụ của ý định {name} (#{other.id}); hãy chuyển thay vì thêm.")
         if name == intent.name:
             warnings.append(f"Trùng với ví dụ #{other.id} khi bỏ dấu: {other.text}")
+        elif other.plain == plain:
+            warnings.append(f"Câu giống hệt vẫn còn trong ý định {name} (#{other.id}): hãy chuyển cả câu đó.")
         else:
             warnings.append(f"Câu giống (khi bỏ dấu) đang thuộc ý định {name} (#{other.id}): {other.text}")
     return warnings
@@ -183,15 +185,23 @@ def _left_empty(session: Session, intent: TrainingIntent) -> List[str]:
 def move_example(session: Session, example_id: int, intent: str, actor: str) -> Tuple[ExampleView, List[str]]:
     """Move an example to another intent (at the end of its examples).
 
+    When the target already has the very same example, the moved one is merged into it (deleted).
+
     Raises:
         NotFound: unknown example or intent.
-        Conflict: the target intent already has it.
+        Conflict: a third intent has the same text.
     """
     example, source = _example(session, example_id)
     target = intent_row(session, intent)
     if target.id == source.id:
         return _view(example, source.name), []
-    warnings = _checks(session, target, example.text, example.plain, example.folded, exclude=example.id)
+    same = session.execute(select(TrainingExample).where(TrainingExample.intent_id == target.id,
+                                                         TrainingExample.text == example.text)).scalars().first()
+    if same is not None:
+        delete_example(session, example.id, actor)
+        return _view(same, target.name), [f"Ý định {target.name} đã có ví dụ này (#{same.id}): đã gộp."]
+    warnings = _checks(session, target, example.text, example.plain, example.folded, moving=example,
+                       source=source.name)
     example.intent_id, example.position = target.id, _next_position(session, target)
     session.flush()
     warnings += _left_empty(session, source)
