@@ -1,0 +1,64 @@
+"""Only trainers and admins change training data: every mutating training route, every role, real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.app import create_app
+from tests.support.console import login_client
+
+MUTATING = [
+    ("POST", "/console/api/training/examples", {"intent": "ask_fee", "text": "phí làm [sổ đỏ](procedure) bao nhiêu ạ"}),
+    ("POST", "/console/api/training/examples/999999/move", {"intent": "ask_duration"}),
+    ("DELETE", "/console/api/training/examples/999999", None),
+    ("POST", "/console/api/training/synonyms", {"value": "9.999999", "text": "gì đó"}),
+    ("DELETE", "/console/api/training/synonyms/999999", None),
+    ("POST", "/console/api/training/inbox/collect", None),
+    ("POST", "/console/api/training/inbox/999999/label", {"intent": "ask_fee", "entities": None}),
+    ("POST", "/console/api/training/inbox/999999/dismiss", {}),
+    ("POST", "/console/api/training/inbox/999999/new-intent", {"name": "ask_loan", "note": "vay vốn"}),
+    ("POST", "/console/api/training/proposals", {"name": "ask_loan", "note": "vay vốn"}),
+]
+
+
+def test_every_mutating_training_route_is_listed():
+    routes = {(m, r.path) for r in create_app().routes if r.path.startswith("/console/api/training")
+              for m in getattr(r, "methods", ()) if m not in {"GET", "HEAD"}}
+    listed = {(m, p.replace("999999", "{example_id}" if "examples" in p else
+                            "{synonym_id}" if "synonyms" in p else "{item_id}")) for m, p, _ in MUTATING}
+    assert routes == listed
+
+
+@pytest.mark.parametrize("role", ["editor", "agent", "analyst"])
+def test_other_roles_get_403(console_url: str, role: str):
+    client = login_client(console_url, f"{role}1")
+    for method, path, body in MUTATING:
+        response = client.request(method, path, json=body)
+        assert response.status_code == 403, (role, method, path, response.text[:200])
+    reading = client.get("/console/api/training/intents")
+    assert reading.status_code == (200 if role == "analyst" else 403)
+
+
+@pytest.mark.parametrize("role", ["trainer", "admin"])
+def test_trainers_and_admins_may_change(console_url: str, role: str):
+    client = login_client(console_url, f"{role}1")
+    for method, path, body in MUTATING:
+        response = client.request(method, path, json=body)
+        assert response.status_code not in (401, 403) and response.status_code < 500, (method, path, response.text)
+    assert client.get("/console/api/training/examples", params={"intent": "ask_fee", "q": "so do"}).json()["total"] >= 1
+    audit = login_client(console_url, "admin1").get("/console/api/audit", params={"entity": "training_example"})
+    assert any(e["actor"] == f"{role}1" for e in audit.json())
+    anonymous = login_client(console_url, "trainer1")
+    anonymous.headers.pop("X-CSRF-Token")
+    assert anonymous.post("/console/api/training/inbox/collect").status_code == 403  # CSRF
+
+
+def test_bad_input_is_4xx(console_url: str):
+    client = login_client(console_url, "trainer1")
+    assert client.post("/console/api/training/examples", json={"intent": "ask_fee"}).status_code == 422
+    assert client.post("/console/api/training/examples", json={"intent": "x" * 90, "text": "a"}).status_code == 422
+    assert client.post("/console/api/training/examples", json={"intent": "ask_fee", "text": "[a](nope)"}
+                       ).status_code == 422
+    assert client.delete(f"/console/api/training/examples/{2**40}").status_code == 422
+    assert client.post("/console/api/training/examples", content=b"\xff{", headers={"content-type": "application/json"}
+                       ).status_code == 422
