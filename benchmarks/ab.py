@@ -50,7 +50,8 @@ def export_tree(commit: str, into: Path) -> Path:
 
 def _env(tree: Path, **extra: str) -> Dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(tree), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "SANIC_REGISTER": "False", "CONSOLE_ENABLED": "false", **extra}
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "SANIC_REGISTER": "False", "CONSOLE_ENABLED": "false",
+           "APP_ENV": "test", **extra}  # an exported tree has no .git, so APP_ENV must be said
     for name in ("TELEGRAM_BOT_TOKEN", "ZALO_APP_ID", "ONESTOP_PUSH_TOKEN", "DATABASE_URL"):
         if name not in extra:
             env.pop(name, None)
@@ -152,17 +153,19 @@ def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="1d86bc5", help="commit to compare with (default: before issue 11)")
     parser.add_argument("--part", choices=["webhooks", "turns"], action="append")
+    parser.add_argument("--head", help="commit to measure instead of this checkout's working tree")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=2000, help="webhooks per channel and database")
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", args.base], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout.strip()
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+    head = subprocess.run(["git", "rev-parse", "--short", args.head or "HEAD"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout.strip()
-    print(f"A/B in one run: base {commit} vs this checkout ({head}, working tree), {args.rounds} alternating "
+    what = f"commit {head}" if args.head else f"this checkout ({head}, working tree)"
+    print(f"A/B in one run: base {commit} vs {what}, {args.rounds} alternating "
           f"rounds per part, {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"base": export_tree(commit, Path(tmp)), "head": ROOT}
+        trees = {"base": export_tree(commit, Path(tmp)), "head": export_tree(head, Path(tmp)) if args.head else ROOT}
         for part in args.part or ["webhooks", "turns"]:
             samples: Dict[str, Dict[str, List[float]]] = {"base": {}, "head": {}}
             if part == "turns":
@@ -180,7 +183,7 @@ def main(argv: List[str]) -> int:
                         samples[side].setdefault(key, []).append(value)
                     print(f"  {part} round {i + 1} {side}: " + ", ".join(f"{k} {v:.1f}" for k, v in got.items()),
                           flush=True)
-            print(_table(f"### {part}: base {commit} vs this checkout", commit, samples), flush=True)
+            print(_table(f"### {part}: base {commit} vs {what}", commit, samples), flush=True)
     return 0
 
 

@@ -96,6 +96,10 @@ def create_app() -> FastAPI:
         fields = sorted({".".join(str(p) for p in error.get("loc", ())[1:]) or "body" for error in exc.errors()})
         return _error(request, 422, "Dữ liệu không hợp lệ: " + ", ".join(fields))
 
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, _exc: OverflowError) -> Response:
+        return _error(request, 422, "Dữ liệu không hợp lệ: số quá lớn.")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("console error on %s %s", request.method, request.url.path)

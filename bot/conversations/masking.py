@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Dict, Iterable, Iterator, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
 from bot.text.codes import ascii_digits, find_dossier_codes
 from bot.text.phone import find_phones
@@ -29,33 +29,32 @@ def mask_digits(text: str) -> str:
     return _DIGIT.sub(MASK, text)
 
 
-def mask_phones(text: str) -> str:
-    """Full phone numbers in ``text`` keep their first 3 digits only."""
+def _mask_matches(text: str, find: Callable[[str], Iterable[Any]], masked: Callable[[str, int], bool]) -> str:
+    """Mask the characters of each match of ``find`` (on ASCII digits) for which ``masked(char, n)`` holds.
+
+    ``n`` counts the digits of the match seen so far, this one included.
+    """
     plain = ascii_digits(text)
     if len(plain) != len(text):  # pragma: no cover - ascii_digits keeps lengths
         return text
     out = list(text)
-    for match in find_phones(plain):
+    for match in find(plain):
         seen = 0
         for i in range(match.start, match.end):
-            if plain[i].isdigit():
-                seen += 1
-                if seen > 3:
-                    out[i] = MASK
+            seen += plain[i].isdigit()
+            if masked(plain[i], seen):
+                out[i] = MASK
     return "".join(out)
+
+
+def mask_phones(text: str) -> str:
+    """Full phone numbers in ``text`` keep their first 3 digits only."""
+    return _mask_matches(text, find_phones, lambda char, seen: char.isdigit() and seen > 3)
 
 
 def mask_dossier_codes(text: str) -> str:
     """Every dossier code in ``text`` with its digits masked (its shape and agency letter stay)."""
-    plain = ascii_digits(text)
-    if len(plain) != len(text):  # pragma: no cover - ascii_digits keeps lengths
-        return text
-    out = list(text)
-    for match in find_dossier_codes(plain):
-        for i in range(match.start, match.end):
-            if plain[i].isdigit() or plain[i] in "OoIl":
-                out[i] = MASK
-    return "".join(out)
+    return _mask_matches(text, find_dossier_codes, lambda char, _seen: char.isdigit() or char in "OoIl")
 
 
 def mask_for_review(text: str) -> str:

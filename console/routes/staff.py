@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from bot.db.models_staff import ROLES
 from bot.staff.accounts import AccountError, create_user, list_users, set_active, set_role
 from bot.staff.audit import recent
 from bot.staff.sessions import ActiveSession, close_user_sessions
-from console.deps import db, require
+from console.deps import MAX_ID, db, require
 from console.templating import render
 
 router = APIRouter(tags=["staff"])
@@ -40,8 +40,9 @@ def staff_create(request: Request, username: str = Form(...), display_name: str 
 
 
 @router.post("/console/staff/{user_id}", include_in_schema=False)
-def staff_update(request: Request, user_id: int, role: str = Form(...), active: Optional[str] = Form(None),
-                 session: Session = Depends(db), staff: ActiveSession = Depends(require())) -> Response:
+def staff_update(request: Request, user_id: int = Path(..., ge=1, le=MAX_ID), role: str = Form(...),
+                 active: Optional[str] = Form(None), session: Session = Depends(db),
+                 staff: ActiveSession = Depends(require())) -> Response:
     """Change an account's role or enable/disable it (its sessions end)."""
     try:
         set_role(session, user_id, role, staff.username)
@@ -56,7 +57,7 @@ def staff_update(request: Request, user_id: int, role: str = Form(...), active: 
 
 @router.get("/console/audit", include_in_schema=False)
 def audit_page(request: Request, entity: Optional[str] = Query(None, max_length=60),
-               before: Optional[int] = Query(None, ge=1), session: Session = Depends(db),
+               before: Optional[int] = Query(None, ge=1, le=MAX_ID), session: Session = Depends(db),
                staff: ActiveSession = Depends(require())) -> Response:
     """The audit log, newest first, 100 a page."""
     entries = recent(session, 100, entity=entity, before_id=before)
@@ -64,7 +65,7 @@ def audit_page(request: Request, entity: Optional[str] = Query(None, max_length=
 
 
 @router.get("/console/api/audit")
-def audit_api(entity: Optional[str] = Query(None, max_length=60), before: Optional[int] = Query(None, ge=1),
+def audit_api(entity: Optional[str] = Query(None, max_length=60), before: Optional[int] = Query(None, ge=1, le=MAX_ID),
               limit: int = Query(100, ge=1, le=500), session: Session = Depends(db),
               staff: ActiveSession = Depends(require())) -> List[Dict[str, Any]]:
     """The audit log as JSON (admin), newest first, keyset-paged with ``before``."""
