@@ -42,12 +42,21 @@ def test_other_roles_get_403(console_url: str, role: str):
 @pytest.mark.parametrize("role", ["trainer", "admin"])
 def test_trainers_and_admins_may_change(console_url: str, role: str):
     client = login_client(console_url, f"{role}1")
-    for method, path, body in MUTATING:
+    for method, path, body in MUTATING[1:]:
         response = client.request(method, path, json=body)
         assert response.status_code not in (401, 403) and response.status_code < 500, (method, path, response.text)
-    assert client.get("/console/api/training/examples", params={"intent": "ask_fee", "q": "so do"}).json()["total"] >= 1
+    # The module's tests share one database: each role adds its own example (the same text twice is a 409).
+    text = f"{role} hỏi phí làm [sổ đỏ](procedure) bao nhiêu ạ"
+    added = client.post("/console/api/training/examples", json={"intent": "ask_fee", "text": text})
+    assert added.status_code == 201, added.text
+    example_id = added.json()["example"]["id"]
+    again = client.post("/console/api/training/examples", json={"intent": "ask_fee", "text": text})
+    assert again.status_code == 409, again.text
+    found = client.get("/console/api/training/examples", params={"intent": "ask_fee", "q": f"{role} hoi phi lam so do"})
+    assert [e["id"] for e in found.json()["examples"]] == [example_id]
     audit = login_client(console_url, "admin1").get("/console/api/audit", params={"entity": "training_example"})
-    assert any(e["actor"] == f"{role}1" for e in audit.json())
+    assert [(e["actor"], e["action"]) for e in audit.json() if e["entity_id"] == str(example_id)] == [
+        (f"{role}1", "training.example.add")]
     anonymous = login_client(console_url, "trainer1")
     anonymous.headers.pop("X-CSRF-Token")
     assert anonymous.post("/console/api/training/inbox/collect").status_code == 403  # CSRF
@@ -60,5 +69,8 @@ def test_bad_input_is_4xx(console_url: str):
     assert client.post("/console/api/training/examples", json={"intent": "ask_fee", "text": "[a](nope)"}
                        ).status_code == 422
     assert client.delete(f"/console/api/training/examples/{2**40}").status_code == 422
-    assert client.post("/console/api/training/examples", content=b"\xff{", headers={"content-type": "application/json"}
+    json_header = {"content-type": "application/json"}
+    # Not UTF-8: FastAPI cannot read the body at all (400); UTF-8 but not JSON: a validation error (422).
+    assert client.post("/console/api/training/examples", content=b"\xff{", headers=json_header).status_code == 400
+    assert client.post("/console/api/training/examples", content=b'{"intent": ', headers=json_header
                        ).status_code == 422
