@@ -21,7 +21,13 @@ from console.deps import db, require
 router = APIRouter(tags=["training"])
 READ = require("trainer", "analyst")
 WRITE = require("trainer")
-ID = Path(..., ge=1, le=2**31 - 1)
+MAX_ID = 2**31 - 1
+
+
+def _id() -> Any:
+    """A fresh path parameter for an id: FastAPI stores the first parameter's name as the alias of a
+    shared ``Path(...)`` object, so one object used under two names would demand the wrong name."""
+    return Path(..., ge=1, le=MAX_ID)
 
 
 class ExampleIn(BaseModel):
@@ -130,14 +136,14 @@ def add_example_api(body: ExampleIn, session: Session = Depends(db), staff: Acti
 
 
 @router.post("/console/api/training/examples/{example_id}/move", response_model=ChangeOut)
-def move_example_api(body: MoveIn, example_id: int = ID, session: Session = Depends(db),
+def move_example_api(body: MoveIn, example_id: int = _id(), session: Session = Depends(db),
                      staff: ActiveSession = Depends(WRITE)) -> Any:
     """Move an example to another intent."""
     return _run(lambda: _change(*ex.move_example(session, example_id, body.intent, staff.username)))
 
 
 @router.delete("/console/api/training/examples/{example_id}", response_model=ChangeOut)
-def delete_example_api(example_id: int = ID, session: Session = Depends(db),
+def delete_example_api(example_id: int = _id(), session: Session = Depends(db),
                        staff: ActiveSession = Depends(WRITE)) -> Any:
     """Delete an example."""
     return _run(lambda: ChangeOut(warnings=ex.delete_example(session, example_id, staff.username)))
@@ -162,7 +168,7 @@ def add_synonym_api(body: SynonymIn, session: Session = Depends(db), staff: Acti
 
 
 @router.delete("/console/api/training/synonyms/{synonym_id}")
-def delete_synonym_api(synonym_id: int = ID, session: Session = Depends(db),
+def delete_synonym_api(synonym_id: int = _id(), session: Session = Depends(db),
                        staff: ActiveSession = Depends(WRITE)) -> Any:
     """Delete a synonym."""
     return _run(lambda: synonyms.delete_synonym(session, synonym_id, staff.username) or {"ok": True})
@@ -184,7 +190,7 @@ def collect_api(session: Session = Depends(db), staff: ActiveSession = Depends(W
 
 
 @router.post("/console/api/training/inbox/{item_id}/label", response_model=ChangeOut)
-def label_api(body: LabelIn, item_id: int = ID, session: Session = Depends(db),
+def label_api(body: LabelIn, item_id: int = _id(), session: Session = Depends(db),
               staff: ActiveSession = Depends(WRITE)) -> Any:
     """Make an inbox message a training example of an intent, with entity spans."""
     spans = None if body.entities is None else [Span(s.start, s.end, s.entity, s.value) for s in body.entities]
@@ -192,14 +198,14 @@ def label_api(body: LabelIn, item_id: int = ID, session: Session = Depends(db),
 
 
 @router.post("/console/api/training/inbox/{item_id}/dismiss")
-def dismiss_api(body: NoteIn, item_id: int = ID, session: Session = Depends(db),
+def dismiss_api(body: NoteIn, item_id: int = _id(), session: Session = Depends(db),
                 staff: ActiveSession = Depends(WRITE)) -> Any:
     """Dismiss an inbox message."""
     return _run(lambda: inbox.dismiss_item(session, item_id, staff.username, body.note) or {"ok": True})
 
 
 @router.post("/console/api/training/inbox/{item_id}/new-intent", status_code=201)
-def new_intent_api(body: ProposalIn, item_id: int = ID, session: Session = Depends(db),
+def new_intent_api(body: ProposalIn, item_id: int = _id(), session: Session = Depends(db),
                    staff: ActiveSession = Depends(WRITE)) -> Any:
     """Mark an inbox message as needing a new intent (a note for developers)."""
     return _run(lambda: {"id": inbox.propose_intent(session, body.name, body.note, staff.username, item_id).id})

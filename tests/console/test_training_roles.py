@@ -7,17 +7,18 @@ import pytest
 from console.app import create_app
 from tests.support.console import login_client
 
-MUTATING = [
-    ("POST", "/console/api/training/examples", {"intent": "ask_fee", "text": "phí làm [sổ đỏ](procedure) bao nhiêu ạ"}),
-    ("POST", "/console/api/training/examples/999999/move", {"intent": "ask_duration"}),
-    ("DELETE", "/console/api/training/examples/999999", None),
-    ("POST", "/console/api/training/synonyms", {"value": "9.999999", "text": "gì đó"}),
-    ("DELETE", "/console/api/training/synonyms/999999", None),
-    ("POST", "/console/api/training/inbox/collect", None),
-    ("POST", "/console/api/training/inbox/999999/label", {"intent": "ask_fee", "entities": None}),
-    ("POST", "/console/api/training/inbox/999999/dismiss", {}),
-    ("POST", "/console/api/training/inbox/999999/new-intent", {"name": "ask_loan", "note": "vay vốn"}),
-    ("POST", "/console/api/training/proposals", {"name": "ask_loan", "note": "vay vốn"}),
+MUTATING = [  # method, path, body, the status a trainer or admin gets (ids 999999 do not exist)
+    ("POST", "/console/api/training/examples", {"intent": "ask_fee", "text": "phí làm [sổ đỏ](procedure) bao nhiêu ạ"},
+     201),
+    ("POST", "/console/api/training/examples/999999/move", {"intent": "ask_duration"}, 404),
+    ("DELETE", "/console/api/training/examples/999999", None, 404),
+    ("POST", "/console/api/training/synonyms", {"value": "9.999999", "text": "gì đó"}, 404),
+    ("DELETE", "/console/api/training/synonyms/999999", None, 404),
+    ("POST", "/console/api/training/inbox/collect", None, 200),
+    ("POST", "/console/api/training/inbox/999999/label", {"intent": "ask_fee", "entities": None}, 404),
+    ("POST", "/console/api/training/inbox/999999/dismiss", {}, 404),
+    ("POST", "/console/api/training/inbox/999999/new-intent", {"name": "ask_loan", "note": "vay vốn"}, 404),
+    ("POST", "/console/api/training/proposals", {"name": "ask_loan", "note": "vay vốn"}, 201),
 ]
 
 
@@ -25,14 +26,14 @@ def test_every_mutating_training_route_is_listed():
     routes = {(m, r.path) for r in create_app().routes if r.path.startswith("/console/api/training")
               for m in getattr(r, "methods", ()) if m not in {"GET", "HEAD"}}
     listed = {(m, p.replace("999999", "{example_id}" if "examples" in p else
-                            "{synonym_id}" if "synonyms" in p else "{item_id}")) for m, p, _ in MUTATING}
+                            "{synonym_id}" if "synonyms" in p else "{item_id}")) for m, p, _, _ in MUTATING}
     assert routes == listed
 
 
 @pytest.mark.parametrize("role", ["editor", "agent", "analyst"])
 def test_other_roles_get_403(console_url: str, role: str):
     client = login_client(console_url, f"{role}1")
-    for method, path, body in MUTATING:
+    for method, path, body, _ in MUTATING:
         response = client.request(method, path, json=body)
         assert response.status_code == 403, (role, method, path, response.text[:200])
     reading = client.get("/console/api/training/intents")
@@ -42,9 +43,9 @@ def test_other_roles_get_403(console_url: str, role: str):
 @pytest.mark.parametrize("role", ["trainer", "admin"])
 def test_trainers_and_admins_may_change(console_url: str, role: str):
     client = login_client(console_url, f"{role}1")
-    for method, path, body in MUTATING[1:]:
+    for method, path, body, expected in MUTATING[1:]:
         response = client.request(method, path, json=body)
-        assert response.status_code not in (401, 403) and response.status_code < 500, (method, path, response.text)
+        assert response.status_code == expected, (method, path, response.text)
     # The module's tests share one database: each role adds its own example (the same text twice is a 409).
     text = f"{role} hỏi phí làm [sổ đỏ](procedure) bao nhiêu ạ"
     added = client.post("/console/api/training/examples", json={"intent": "ask_fee", "text": text})
