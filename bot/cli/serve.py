@@ -3,10 +3,11 @@
 Children: the action server (``rasa_sdk``), the Rasa server (``rasa run`` with this run's
 credentials and endpoints), the staff console (``python -m console``, unless
 ``CONSOLE_ENABLED=false``) and, with ``SCHEDULER_MODE=embedded``, the reminder worker
-(``python -m workers.reminders``). When one of them exits, or on SIGINT/SIGTERM, the
-others are stopped (SIGTERM, then SIGKILL after 15 s): no child outlives ``serve``. Each child is also
-started with the kernel's parent-death signal (``PR_SET_PDEATHSIG``), so it is sent SIGTERM
-even when ``serve`` itself is killed (SIGKILL, OOM) and cannot clean up.
+(``python -m workers.reminders``) and the NLU inbox collection (``python -m workers.training_inbox``).
+When one of them exits, or on SIGINT/SIGTERM, the others are stopped (SIGTERM, then SIGKILL
+after 15 s): no child outlives ``serve``. Each child is also started with the kernel's
+parent-death signal (``PR_SET_PDEATHSIG``), so it is sent SIGTERM even when ``serve`` itself
+is killed (SIGKILL, OOM) and cannot clean up.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ def reminder_worker_command(settings: Settings) -> Optional[List[str]]:
     return [sys.executable, "-m", "workers.reminders", "--supervised"]
 
 
+def training_inbox_command(settings: Settings) -> Optional[List[str]]:
+    """The NLU inbox collection ``serve`` runs (``SCHEDULER_MODE=embedded``), else None (run elsewhere, or off)."""
+    if settings.scheduler_mode != "embedded":
+        return None
+    return [sys.executable, "-m", "workers.training_inbox", "--supervised"]
+
+
 def console_command(settings: Settings) -> Optional[List[str]]:
     """The staff console ``serve`` runs beside the assistant, else None (``CONSOLE_ENABLED=false``)."""
     if not settings.console_enabled:
@@ -115,6 +123,10 @@ def serve() -> int:
                 if worker:
                     with stop_signals_held():
                         children.append(("reminder worker", spawn(worker, cwd=ROOT)))
+                inbox = training_inbox_command(settings)
+                if inbox:
+                    with stop_signals_held():
+                        children.append(("NLU inbox collection", spawn(inbox, cwd=ROOT)))
                 console = console_command(settings)
                 if console:
                     announce_console(settings)

@@ -90,3 +90,28 @@ def test_labelling_dismissing_and_new_intent_notes(db_url: str):
         assert list_items(s)[0] == 0 and list_items(s, "labelled")[0] == 2
         files = b"".join(render_files(s).values()).decode()
     assert "    - dk [lam so do](procedure) o xa nao\n" in files and CODE not in files
+
+
+def test_the_scheduled_collection_is_idempotent_and_run_by_serve(db_url: str, monkeypatch):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from bot.cli.serve import training_inbox_command
+    from bot.settings import ROOT, get_settings
+
+    create_events(db_url)
+    insert_events(db_url, turn("zalo:9", T0, "giay khai sinh lam o dau dc ad", "nlu_fallback", "utter_default", 0.2))
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    runs = [subprocess.run([sys.executable, "-m", "workers.training_inbox", "--once"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
+    assert [json.loads(r.stdout)["added"] for r in runs] == [1, 0]
+    assert "giay khai sinh" not in runs[0].stderr + runs[1].stderr  # no citizen text in the logs
+    for mode, expected in (("embedded", ["-m", "workers.training_inbox", "--supervised"]), ("separate", None)):
+        monkeypatch.setenv("SCHEDULER_MODE", mode)
+        get_settings.cache_clear()
+        command = training_inbox_command(get_settings())
+        assert (command[1:] if command else None) == expected
+    get_settings.cache_clear()
