@@ -20,6 +20,7 @@ router = APIRouter(tags=["training"], include_in_schema=False)
 READ = require("trainer", "analyst")
 REASONS = {"fallback": "Không hiểu", "low_confidence": "Độ tin cậy thấp", "handoff": "Dẫn tới gặp cán bộ",
            "low_rating": "Bị chấm điểm thấp"}
+SOURCES = {"import": "Tệp dữ liệu (git)", "console": "Thêm trên trang", "inbox": "Hộp thư NLU"}
 STATUS_NAMES = {"open": "Chờ xử lý", "labelled": "Đã gắn nhãn", "dismissed": "Đã bỏ qua",
                 "new_intent": "Cần ý định mới"}
 
@@ -54,7 +55,7 @@ def examples_page(request: Request, intent: Optional[str] = Query(None, max_leng
     report = ex.warning_report(session)
     return render(request, "training_examples.html", {
         **_common(session, staff), "intent_counts": ex.list_intents(session), "intent": intent or "", "q": q,
-        "examples": rows, "total": total, "conflicts": report["conflicts"],
+        "examples": rows, "total": total, "conflicts": report["conflicts"], "sources": SOURCES,
         "duplicates": len(report["duplicates"])})
 
 
