@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.db.models_training import MAX_EXAMPLE
+from bot.db.models_training_data import MAX_EXAMPLE
 from bot.settings import ROOT
 from bot.text.normalize import clean, folded_words
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.analytics.schema import events, has_events
 from bot.db.models import Feedback, HandoffRequest
-from bot.db.models_training import NluInboxItem, NluInboxOccurrence, NluInboxState
+from bot.db.models_training_data import NluInboxItem, NluInboxOccurrence, NluInboxState
 from bot.settings import get_settings
 from bot.training.masking import mask_for_training
 

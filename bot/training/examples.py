@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db.models_training import TrainingExample, TrainingIntent
+from bot.db.models_training_data import TrainingExample, TrainingIntent
 from bot.staff.audit import record
 from bot.training.annotations import ExampleError, contract, folded_key, normalize_example
 from bot.training.state import mark_changed

@@ -29,7 +29,7 @@ from typing import Dict, List
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models_training import TrainingExample, TrainingFile, TrainingIntent, TrainingSynonym
+from bot.db.models_training_data import TrainingExample, TrainingFile, TrainingIntent, TrainingSynonym
 
 logger = logging.getLogger(__name__)
 

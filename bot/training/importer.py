@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.models_training import (
+from bot.db.models_training_data import (
     NluInboxItem,
     TrainingExample,
     TrainingFile,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import utcnow
-from bot.db.models_training import IntentProposal, NluInboxItem
+from bot.db.models_training_data import IntentProposal, NluInboxItem
 from bot.staff.audit import record
 from bot.text.normalize import clean
 from bot.training.annotations import ExampleError, Span, check_spans, contract, render

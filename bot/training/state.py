@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy.orm import Session
 
 from bot.db.models import utcnow
-from bot.db.models_training import TrainingDataState
+from bot.db.models_training_data import TrainingDataState
 
 ROW_ID = 1
 

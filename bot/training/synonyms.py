@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Procedure
-from bot.db.models_training import TrainingSynonym
+from bot.db.models_training_data import TrainingSynonym
 from bot.settings import ROOT
 from bot.staff.audit import record
 from bot.text.normalize import clean

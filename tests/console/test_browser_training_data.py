@@ -19,7 +19,7 @@ from bot.settings import ROOT
 from bot.training.export import content_hash, export_nlu
 from bot.training.importer import import_nlu
 from tests.support.console import browser_login, screenshot
-from tests.support.training import create_events, insert_events, turn
+from tests.support.training_data import create_events, insert_events, turn
 from workers.training_inbox import collect_once
 
 REAL_CODE = "000.00.15.H65-240312-0001"

@@ -8,14 +8,14 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.db.models import Feedback, HandoffRequest
-from bot.db.models_training import NluInboxItem
+from bot.db.models_training_data import NluInboxItem
 from bot.db.session import session_scope
 from bot.text.codes import find_dossier_codes
 from bot.training.annotations import Span
 from bot.training.collect import collect_inbox
 from bot.training.export import render_files
 from bot.training.inbox import dismiss_item, label_item, list_items, propose_intent
-from tests.support.training import create_events, insert_events, turn
+from tests.support.training_data import create_events, insert_events, turn
 
 T0 = 1_733_000_000.0
 CODE = "000.00.15.H65-240312-0001"

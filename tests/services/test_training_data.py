@@ -143,6 +143,6 @@ def test_synonyms_export_and_conflicts(db_url: str, tmp_path: Path):
 
 
 def _only_synonym_id(session) -> int:  # type: ignore[no-untyped-def]
-    from bot.db.models_training import TrainingSynonym
+    from bot.db.models_training_data import TrainingSynonym
 
     return session.execute(select(TrainingSynonym.id)).scalar_one()
