@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # Hotline quoted when the database cannot be read (national public-service hotline).
     fallback_hotline: str = "1800 1096"
 
+    # NLU inbox (bot/training/collect.py): a citizen message whose best intent scored below this
+    # confidence lands in the inbox (as do fallbacks, handoffs and ratings of 1-2).
+    nlu_inbox_confidence: float = 0.6
+
     # Dossier verification budgets (README, "Security model"): wrong phone endings allowed
     # per sender and code within verify_lock_minutes, per code from all senders within 24 h,
     # and per sender across all codes within 24 h; a success proves ownership to this

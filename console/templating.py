@@ -26,7 +26,7 @@ NAV = (
     ("/console/handoff", "Tiếp nhận", ("agent",)),
     ("/console/conversations", "Hội thoại", ("analyst", "agent", "trainer", "editor")),
     ("/console/analytics", "Thống kê", ("analyst", "editor", "agent", "trainer")),
-    ("/console/training", "Huấn luyện", ("trainer",)),
+    ("/console/training", "Huấn luyện", ("trainer", "analyst")),
     ("/console/staff", "Tài khoản", ()),
     ("/console/audit", "Nhật ký", ()),
 )

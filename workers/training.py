@@ -50,14 +50,28 @@ def eval_command(model: Path, out_json: Path) -> List[str]:
 
 
 def build_setup(settings: Settings, config: Optional[Path] = None) -> "JobSetup":
-    """The job setup from settings (the default data source copies ``TRAINING_DATA_DIR``)."""
-    from bot.training.datasource import copy_tree_source
+    """The job setup from settings.
+
+    The data source is the training data store in the database (``nlu/``, as staff curate it in
+    the console) with ``rules/`` and ``lookups/`` from ``TRAINING_DATA_DIR``; while the store is
+    still empty (a database nobody imported training data into), the whole of ``TRAINING_DATA_DIR``.
+    """
+    from bot.training.datasource import copy_tree_source, exporter_source
+    from bot.training.export import export_nlu
     from bot.training.gate import GateThresholds
     from bot.training.runner import JobSetup
+    from bot.training.state import store_is_empty
+
+    source_dir = Path(settings.training_data_dir)
+    from_files = copy_tree_source(source_dir)
+    from_store = exporter_source(export_nlu, source_dir)
+
+    def data_source(session, directory):  # type: ignore[no-untyped-def]
+        return (from_files if store_is_empty(session) else from_store)(session, directory)
 
     return JobSetup(work_dir=Path(settings.training_work_dir), models_dir=Path(settings.training_models_dir),
                     config=Path(config or settings.training_config).resolve(),
-                    data_source=copy_tree_source(Path(settings.training_data_dir)),
+                    data_source=data_source,
                     train_command=train_command, eval_command=eval_command,
                     thresholds=GateThresholds.from_settings(settings))
 

@@ -51,9 +51,22 @@ def db_init(database_url: Optional[str] = None, demo: Optional[bool] = None,
             report["national_catalogue"]["seconds"] = round(time.perf_counter() - started, 1)
         if not session.execute(select(func.count(Procedure.id)).where(Procedure.origin == "curated")).scalar_one():
             report["catalogue"] = vars(import_catalogue(session, CURATED_CATALOGUE))
+        report.update(_import_training_data(session))
         if get_settings().demo_enabled if demo is None else demo:
             report["demo_dossiers"] = seed_demo_dossiers(session, dt.date.today())
     return report
+
+
+def _import_training_data(session: Any) -> Dict[str, Any]:
+    """Load the repository's NLU training data into the staff's training data store when it is empty."""
+    from bot.training.importer import import_nlu
+    from bot.training.state import clear_changed, store_is_empty
+
+    if not store_is_empty(session):
+        return {}
+    stats = import_nlu(session, ROOT / "nlu_data" / "nlu", "db-init")
+    clear_changed(session)  # the data the shipped model was trained on: nothing changed since
+    return {"training_data": stats.__dict__}
 
 
 def import_catalogue_cmd(path: Path, prune: bool) -> int:

@@ -3,11 +3,12 @@
 Children: the action server (``rasa_sdk``), the Rasa server (``rasa run`` with this run's
 credentials and endpoints), the staff console (``python -m console``, unless
 ``CONSOLE_ENABLED=false``) and, with ``SCHEDULER_MODE=embedded``, the reminder worker
-(``python -m workers.reminders``) and, beside the console, the training worker
-(``python -m workers.training``). When one of them exits, or on SIGINT/SIGTERM, the
-others are stopped (SIGTERM, then SIGKILL after 15 s): no child outlives ``serve``. Each child is also
-started with the kernel's parent-death signal (``PR_SET_PDEATHSIG``), so it is sent SIGTERM
-even when ``serve`` itself is killed (SIGKILL, OOM) and cannot clean up.
+(``python -m workers.reminders``), the NLU inbox collection (``python -m workers.training_inbox``)
+and, beside the console, the training worker (``python -m workers.training``). When one of them
+exits, or on SIGINT/SIGTERM, the others are stopped (SIGTERM, then SIGKILL after 15 s): no child
+outlives ``serve``. Each child is also started with the kernel's parent-death signal
+(``PR_SET_PDEATHSIG``), so it is sent SIGTERM even when ``serve`` itself is killed (SIGKILL, OOM)
+and cannot clean up.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def training_worker_command(settings: Settings) -> Optional[List[str]]:
     return [sys.executable, "-m", "workers.training", "--supervised"]
 
 
+def training_inbox_command(settings: Settings) -> Optional[List[str]]:
+    """The NLU inbox collection ``serve`` runs (``SCHEDULER_MODE=embedded``), else None (run elsewhere, or off)."""
+    if settings.scheduler_mode != "embedded":
+        return None
+    return [sys.executable, "-m", "workers.training_inbox", "--supervised"]
+
+
 def console_command(settings: Settings) -> Optional[List[str]]:
     """The staff console ``serve`` runs beside the assistant, else None (``CONSOLE_ENABLED=false``)."""
     if not settings.console_enabled:
@@ -154,6 +162,10 @@ def serve() -> int:
                 if worker:
                     with stop_signals_held():
                         children.append(("reminder worker", spawn(worker, cwd=ROOT)))
+                inbox = training_inbox_command(settings)
+                if inbox:
+                    with stop_signals_held():
+                        children.append(("NLU inbox collection", spawn(inbox, cwd=ROOT)))
                 console = console_command(settings)
                 if console:
                     announce_console(settings)

@@ -123,12 +123,6 @@ def _rollback(session: Session, staff: ActiveSession, reason: Optional[str]) -> 
 
 # ---- pages ----
 
-@router.get("/console/training", include_in_schema=False)
-def training_root(staff: ActiveSession = Depends(TRAINERS)) -> Response:
-    """``/console/training`` → the jobs page."""
-    return RedirectResponse("/console/training/jobs", status_code=307)
-
-
 @router.get("/console/training/jobs", include_in_schema=False)
 def jobs_page(request: Request, session: Session = Depends(db), staff: ActiveSession = Depends(TRAINERS),
               conf: Settings = Depends(settings)) -> Response:

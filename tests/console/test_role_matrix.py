@@ -20,6 +20,8 @@ from tests.support.console import ROLES, login_client
 
 ALL = ("editor", "trainer", "agent", "analyst")
 ADMIN_ONLY: Tuple[str, ...] = ()
+TRAINING_READ = ("trainer", "analyst")
+TRAINING_WRITE = ("trainer",)
 # (method, path) -> roles besides admin allowed; None = public (login page, NLG/model endpoints with their own auth).
 EXPECTED: Dict[Tuple[str, str], object] = {
     ("GET", "/console"): None,
@@ -33,6 +35,29 @@ EXPECTED: Dict[Tuple[str, str], object] = {
     ("POST", "/console/staff/{user_id}"): ADMIN_ONLY,
     ("GET", "/console/audit"): ADMIN_ONLY,
     ("GET", "/console/api/audit"): ADMIN_ONLY,
+    # training data and the NLU inbox (issue 14): trainers change, analysts read
+    ("GET", "/console/training"): TRAINING_READ,
+    ("GET", "/console/training/inbox"): TRAINING_READ,
+    ("GET", "/console/training/examples"): TRAINING_READ,
+    ("GET", "/console/training/synonyms"): TRAINING_READ,
+    ("GET", "/console/api/training/state"): TRAINING_READ,
+    ("GET", "/console/api/training/intents"): TRAINING_READ,
+    ("GET", "/console/api/training/examples"): TRAINING_READ,
+    ("POST", "/console/api/training/examples"): TRAINING_WRITE,
+    ("POST", "/console/api/training/examples/{example_id}/move"): TRAINING_WRITE,
+    ("DELETE", "/console/api/training/examples/{example_id}"): TRAINING_WRITE,
+    ("GET", "/console/api/training/warnings"): TRAINING_READ,
+    ("GET", "/console/api/training/synonyms"): TRAINING_READ,
+    ("POST", "/console/api/training/synonyms"): TRAINING_WRITE,
+    ("DELETE", "/console/api/training/synonyms/{synonym_id}"): TRAINING_WRITE,
+    ("GET", "/console/api/training/inbox"): TRAINING_READ,
+    ("POST", "/console/api/training/inbox/collect"): TRAINING_WRITE,
+    ("POST", "/console/api/training/inbox/{item_id}/label"): TRAINING_WRITE,
+    ("POST", "/console/api/training/inbox/{item_id}/dismiss"): TRAINING_WRITE,
+    ("POST", "/console/api/training/inbox/{item_id}/new-intent"): TRAINING_WRITE,
+    ("GET", "/console/api/training/proposals"): TRAINING_READ,
+    ("POST", "/console/api/training/proposals"): TRAINING_WRITE,
+    ("GET", "/console/api/training/export"): TRAINING_READ,
 }
 
 
