@@ -28,9 +28,13 @@ def console_url(console_db: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Debian Chromium driven by Playwright (one per test session)."""
+    """Headless Debian Chromium driven by Playwright (one per test module).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running while it is
+    open, and asyncio tests collected after the browser tests could not start their own.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
