@@ -142,6 +142,8 @@ def validate_record(record: Any) -> List[str]:
                 problems.append(f"channel {ch.get('kind')} needs duration and fee")
             elif ch.get("fee_vnd") is not None and not _whole(ch["fee_vnd"]):
                 problems.append("fee_vnd must be a non-negative integer or null")
+            elif ch.get("duration_days") is not None and not _whole(ch["duration_days"]):
+                problems.append("duration_days must be a non-negative integer or null")
     if not isinstance(record["documents"], list):
         problems.append("documents must be a list")
     else:
