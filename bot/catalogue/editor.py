@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.catalogue.import_merge import VALUE_FIELDS, Plan, load_states, merge, national_of
+from bot.catalogue.import_merge import Plan, load_states, merge, national_of
 from bot.catalogue.importer import curated_layer, validate_record
 from bot.catalogue.problems import vietnamese
 from bot.catalogue.retrain import mark_retrain_needed
@@ -166,15 +166,19 @@ def apply_records(session: Session, records: Dict[str, Dict[str, Any]], olds: Di
                   reverted_from: Optional[int] = None, content_only: bool = False) -> List[Change]:
     """Merge valid ``records`` over their stored states ``olds`` and record each change.
 
-    ``content_only``: a record whose values equal the stored ones is skipped (an import of an export
-    does not re-verify what nobody changed).
+    A record that would read the same as the stored one is skipped; with ``content_only`` its source
+    and check date are not compared either (an import of an export does not re-verify what nobody
+    changed).
     """
     plan = Plan()
     for code, rec in records.items():
         old = olds.get(code)
         new = merge(national_of(old) if old else None, curated_layer(dict(rec, verified_by=actor), checked_on, actor))
-        if content_only and old is not None and all(old.get(k) == new.get(k) for k in VALUE_FIELDS + ("unconfirmed",)):
-            continue
+        if old is not None:  # nothing a reader of the record would see changed: no new version
+            keys = EDIT_KEYS if content_only else EDIT_KEYS + ("source", "checked_on")
+            before, after = record_from_state(code, old), record_from_state(code, new)
+            if all(before.get(k) == after.get(k) for k in keys):
+                continue
         plan.put(code, old, new)
     plan.write(session)
     touched = [s["code"] for s in plan.inserts] + [new["code"] for _, new, _ in plan.updates]
