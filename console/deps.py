@@ -35,8 +35,7 @@ def settings() -> Settings:
     return get_settings()
 
 
-def db() -> Iterator[Session]:
-    """One database session per request: committed when the route returns, rolled back on error."""
+def _unit_of_work() -> Iterator[Session]:
     session = get_sessionmaker()()
     try:
         yield session
@@ -46,6 +45,13 @@ def db() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def db(session: Session = Depends(_unit_of_work, scope="function")) -> Session:
+    """One database session per request: committed when the route returns and BEFORE the response
+    is sent (``scope="function"``), so the next request of the same browser sees the change; rolled
+    back on error."""
+    return session
 
 
 def optional_staff(request: Request, session: Session = Depends(db),

@@ -1,0 +1,100 @@
+"""Role × route matrix: every console route, every role, checked on the server.
+
+``EXPECTED`` is written out by hand: the roles (besides admin, who may do everything) allowed
+on each route. A route that is not in the table fails the test, so a new page cannot ship
+without a decision; the roles a route's ``require(...)`` declares must match the table; and
+over real HTTP each role gets 403 exactly where the table says so (never a 401 or a 5xx).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, Iterator, Tuple
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from console.app import create_app
+from tests.support.console import ROLES, login_client
+
+ALL = ("editor", "trainer", "agent", "analyst")
+ADMIN_ONLY: Tuple[str, ...] = ()
+# (method, path) -> roles besides admin allowed; None = public (login page, NLG/model endpoints with their own auth).
+EXPECTED: Dict[Tuple[str, str], object] = {
+    ("GET", "/console"): None,
+    ("GET", "/console/login"): None,
+    ("POST", "/console/login"): None,
+    ("POST", "/console/logout"): ALL,
+    ("GET", "/console/"): ALL,
+    ("GET", "/console/api/me"): ALL,
+    ("GET", "/console/staff"): ADMIN_ONLY,
+    ("POST", "/console/staff"): ADMIN_ONLY,
+    ("POST", "/console/staff/{user_id}"): ADMIN_ONLY,
+    ("GET", "/console/audit"): ADMIN_ONLY,
+    ("GET", "/console/api/audit"): ADMIN_ONLY,
+}
+
+
+def _routes() -> Iterator[Tuple[str, str, APIRoute]]:
+    for route in create_app().routes:
+        if isinstance(route, APIRoute):
+            for method in sorted(route.methods - {"HEAD"}):
+                yield method, route.path, route
+
+
+def _declared_roles(route: APIRoute):  # type: ignore[no-untyped-def]
+    """The roles the route's ``require(...)`` dependency declares, or None when it has none."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependant = stack.pop()
+        roles = getattr(dependant.call, "roles", None)
+        if roles is not None:
+            return tuple(sorted(roles))
+        stack.extend(dependant.dependencies)
+    return None
+
+
+def test_every_route_is_in_the_table_with_the_roles_it_declares():
+    seen = set()
+    for method, path, route in _routes():
+        assert (method, path) in EXPECTED, f"{method} {path} is not in the role matrix"
+        seen.add((method, path))
+        expected = EXPECTED[(method, path)]
+        declared = _declared_roles(route)
+        if expected is None:
+            continue
+        if (method, path) == ("POST", "/console/logout"):
+            continue  # any session may end itself (checked below over HTTP)
+        assert declared == tuple(sorted(expected)), f"{method} {path}: declares {declared}, table says {expected}"
+    assert seen == set(EXPECTED), f"routes in the table but not in the app: {set(EXPECTED) - seen}"
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"{[^}]+}", "1", path)
+
+
+@pytest.fixture(scope="module")
+def clients(console_url: str) -> Iterator[Dict[str, httpx.Client]]:
+    """One logged-in client per role."""
+    made = {role: login_client(console_url, f"{role}1") for role in ROLES}
+    yield made
+    for client in made.values():
+        client.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_403_exactly_where_the_table_says(role: str, clients: Dict[str, httpx.Client]):
+    client = clients[role]
+    for method, path, _route in _routes():
+        expected = EXPECTED[(method, path)]
+        if expected is None or path == "/console/logout":
+            continue
+        response = client.request(method, _concrete(path), data={"csrf_token": client.headers["X-CSRF-Token"]})
+        allowed = role == "admin" or role in expected  # type: ignore[operator]
+        assert response.status_code < 500, f"{role} {method} {path}: {response.status_code}"
+        assert response.status_code != 401, f"{role} {method} {path}: session lost"
+        if allowed:
+            assert response.status_code != 403, f"{role} may {method} {path} but got 403"
+        else:
+            assert response.status_code == 403, f"{role} may not {method} {path} but got {response.status_code}"
