@@ -72,14 +72,20 @@ def _where(filters: Filters) -> Tuple[List[Any], Optional[Any]]:
     return conds, rank
 
 
+def _order(rank: Optional[Any]) -> List[Any]:
+    """Searching: code hits, then the whole phrase, shorter names first; else by name."""
+    if rank is None:
+        return [Procedure.name, Procedure.id]
+    return [rank, func.length(Procedure.name), Procedure.name, Procedure.id]
+
+
 def browse(session: Session, filters: Filters, page: int = 1, per_page: int = PER_PAGE) -> Tuple[List[Row], int, int]:
     """One page of matching procedures (best matches first, then by name), the total and the number of pages."""
     conds, rank = _where(filters)
     total = session.execute(select(func.count(Procedure.id)).where(*conds)).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
-    order = ([rank] if rank is not None else []) + [func.length(Procedure.name) if rank is not None else Procedure.name,
-                                                     Procedure.id]
+    order = _order(rank)
     stmt = (select(Procedure.code, Procedure.name, Field.name, Procedure.level, Procedure.online_level,
                    Procedure.origin, Procedure.unconfirmed, Procedure.checked_on, Procedure.verified_by)
             .join(Field, Procedure.field_id == Field.id).where(*conds).order_by(*order)
@@ -91,7 +97,7 @@ def browse(session: Session, filters: Filters, page: int = 1, per_page: int = PE
 def matching_codes(session: Session, filters: Filters) -> List[str]:
     """Every code matching ``filters``, in list order."""
     conds, rank = _where(filters)
-    order = ([rank] if rank is not None else []) + [Procedure.name, Procedure.id]
+    order = _order(rank)
     return list(session.execute(select(Procedure.code).where(*conds).order_by(*order)).scalars())
 
 

@@ -20,6 +20,8 @@ from tests.support.console import ROLES, login_client
 
 ALL = ("editor", "trainer", "agent", "analyst")
 ADMIN_ONLY: Tuple[str, ...] = ()
+CATALOGUE_READERS = ("editor", "trainer", "analyst")
+CATALOGUE_WRITERS = ("editor",)
 # (method, path) -> roles besides admin allowed; None = public (login page, NLG/model endpoints with their own auth).
 EXPECTED: Dict[Tuple[str, str], object] = {
     ("GET", "/console"): None,
@@ -33,6 +35,19 @@ EXPECTED: Dict[Tuple[str, str], object] = {
     ("POST", "/console/staff/{user_id}"): ADMIN_ONLY,
     ("GET", "/console/audit"): ADMIN_ONLY,
     ("GET", "/console/api/audit"): ADMIN_ONLY,
+    ("GET", "/console/catalogue"): CATALOGUE_READERS,
+    ("GET", "/console/catalogue/export.json"): CATALOGUE_READERS,
+    ("GET", "/console/catalogue/export.xlsx"): CATALOGUE_READERS,
+    ("GET", "/console/catalogue/import"): CATALOGUE_WRITERS,
+    ("POST", "/console/catalogue/import"): CATALOGUE_WRITERS,
+    ("GET", "/console/catalogue/{code}"): CATALOGUE_READERS,
+    ("POST", "/console/catalogue/{code}"): CATALOGUE_WRITERS,
+    ("GET", "/console/catalogue/{code}/history"): CATALOGUE_READERS,
+    ("POST", "/console/catalogue/{code}/revert/{number}"): CATALOGUE_WRITERS,
+    ("GET", "/console/api/catalogue"): CATALOGUE_READERS,
+    ("GET", "/console/api/catalogue/{code}"): CATALOGUE_READERS,
+    ("PUT", "/console/api/catalogue/{code}"): CATALOGUE_WRITERS,
+    ("GET", "/console/api/catalogue/{code}/history"): CATALOGUE_READERS,
 }
 
 
