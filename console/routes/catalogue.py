@@ -30,13 +30,13 @@ LEVELS = ("province", "commune", "central", "unknown")
 ORIGINS = {"curated": "Đã biên tập", "national": "CSDL quốc gia"}
 
 
-def filters_of(q: str = Query("", max_length=200), field: Optional[int] = Query(None, ge=1),
+def filters_of(q: str = Query("", max_length=200), field: str = Query("", max_length=9, regex=r"^\d*$"),
                level: Optional[str] = Query(None, regex="^(central|province|commune|unknown)?$"),
                online: Optional[str] = Query(None, regex="^(full|partial|none)?$"),
                unconfirmed: bool = Query(False),
                origin: Optional[str] = Query(None, regex="^(curated|national)?$")) -> browse.Filters:
     """The list's filters from the query string (empty values mean "any")."""
-    return browse.Filters(q=q.strip(), field_id=field, level=level or None, online_level=online or None,
+    return browse.Filters(q=q.strip(), field_id=int(field) if field else None, level=level or None, online_level=online or None,
                           unconfirmed=unconfirmed, origin=origin or None)
 
 
