@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -33,6 +34,11 @@ def _text(key: str, value: Any) -> str:
         return LEVEL_NAMES.get(value, str(value))
     if key == "online_level":
         return ONLINE_NAMES.get(value, str(value))
+    if key == "checked_on":
+        try:
+            return dt.date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+        except ValueError:
+            return str(value)
     if isinstance(value, bool):
         return "có" if value else ""
     return str(value)

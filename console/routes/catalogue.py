@@ -36,8 +36,8 @@ def filters_of(q: str = Query("", max_length=200), field: str = Query("", max_le
                unconfirmed: bool = Query(False),
                origin: Optional[str] = Query(None, regex="^(curated|national)?$")) -> browse.Filters:
     """The list's filters from the query string (empty values mean "any")."""
-    return browse.Filters(q=q.strip(), field_id=int(field) if field else None, level=level or None, online_level=online or None,
-                          unconfirmed=unconfirmed, origin=origin or None)
+    return browse.Filters(q=q.strip(), field_id=int(field) if field else None, level=level or None,
+                          online_level=online or None, unconfirmed=unconfirmed, origin=origin or None)
 
 
 def query_of(filters: browse.Filters) -> str:

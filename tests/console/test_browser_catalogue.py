@@ -5,7 +5,6 @@ Excel export → edit → import, and a malformed sheet that changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from pathlib import Path
 from typing import Iterator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 from typing import Iterator
 
 import httpx
@@ -12,7 +13,7 @@ from openpyxl import load_workbook
 
 from bot.cli.db import db_init
 from bot.db.session import get_engine
-from tests.support.console import login_client, make_staff
+from tests.support.console import login_client, make_staff, running_console
 
 BIRTH = "1.001193"
 
@@ -28,12 +29,16 @@ def console_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def console_url(console_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The console on ``console_db``, writing NLU lookups to a scratch file."""
-    from tests.support.console import running_console
+def lookups(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the console writes the NLU synonyms (not the repository's file)."""
+    return tmp_path_factory.mktemp("catalogue-lookups") / "catalogue.yml"
 
+
+@pytest.fixture(scope="module")
+def console_url(console_db: str, lookups: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The console on ``console_db``, writing NLU lookups to a scratch file."""
     scratch = tmp_path_factory.mktemp("catalogue-run")
-    with running_console(console_db, scratch, {"CATALOGUE_LOOKUPS_FILE": str(scratch / "lookups.yml")}) as url:
+    with running_console(console_db, scratch, {"CATALOGUE_LOOKUPS_FILE": str(lookups)}) as url:
         yield url
 
 
@@ -157,3 +162,16 @@ def test_excel_export_has_the_filtered_procedures(editor: httpx.Client):
     assert book["Thủ tục"]["B2"].value == "Đăng ký kết hôn"  # the whole phrase first
     data = editor.get("/console/catalogue/export.json", params={"level": "province"}).json()
     assert data["procedures"] and all(p["level"] == "province" for p in data["procedures"])
+
+
+def test_a_new_alias_rewrites_the_synonyms_and_shows_the_retraining_flag(editor: httpx.Client, lookups: Path):
+    assert "Cần huấn luyện lại mô hình NLU" not in editor.get("/console/catalogue").text
+    record = editor.get("/console/api/catalogue/1.000894").json()["record"]
+    record["aliases"] = record["aliases"] + ["cưới xin ra xã"]
+    saved = editor.put("/console/api/catalogue/1.000894", json={
+        "record": record, "source": "Cán bộ tư pháp", "checked_on": dt.date.today().isoformat()})
+    assert saved.status_code == 200 and saved.json()["fields"][0] == "aliases"
+    assert "      - cưới xin ra xã" in lookups.read_text(encoding="utf-8")
+    for path in ("/console/catalogue", "/console/catalogue/1.000894", "/console/catalogue/import"):
+        page = editor.get(path).text
+        assert "Cần huấn luyện lại mô hình NLU" in page and "1.000894" in page and "editor1" in page
