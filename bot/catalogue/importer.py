@@ -80,14 +80,24 @@ def _records_with_lines(text: str) -> Tuple[Dict[str, Any], List[Tuple[int, Dict
     return doc, [(1, r) for r in doc["procedures"]]  # unusual layout: no line numbers
 
 
+def read_records(text: str) -> List[Tuple[int, Any]]:
+    """The procedures of a curated export with the line each starts on, not yet validated.
+
+    Raises:
+        CatalogueError: not JSON, or no ``procedures`` list.
+    """
+    return _records_with_lines(text)[1]
+
+
 def _scan_records(text: str, pos: int, expected: List[Any]) -> Optional[List[Tuple[int, Any]]]:
     """Records decoded from ``pos`` on with their start lines, if they are exactly ``expected``."""
     decoder = json.JSONDecoder()
     records: List[Tuple[int, Any]] = []
+    line, counted = 1, 0  # lines counted up to ``counted`` (once through the text, not once per record)
     for record in expected:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
-        line = text.count("\n", 0, pos) + 1
+        line, counted = line + text.count("\n", counted, pos), pos
         try:
             found, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError:

@@ -3,7 +3,7 @@
 Three sheets: ``Thủ tục`` (one row per procedure; lists one item per line in the cell),
 ``Cách nộp`` (one row per channel) and ``Giấy tờ`` (one row per document), joined by the code.
 Reading gives records of the curated format, each with where it came from ("Thủ tục, hàng 5"),
-or every problem found, each with its sheet and row; the records are validated by the importer.
+and the problems of the cells, each with its sheet and row; the importer validates the records.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ from typing import Any, Dict, List, Optional, Tuple
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
-
-from bot.catalogue.importer import validate_record
-from bot.catalogue.problems import vietnamese
 
 MAIN, CHANNELS, DOCUMENTS, GUIDE = "Thủ tục", "Cách nộp", "Giấy tờ", "Hướng dẫn"
 MAIN_COLUMNS = (
@@ -40,12 +37,15 @@ DOCUMENT_COLUMNS = (
 LIST_KEYS = {"aliases", "steps", "legal_basis"}
 WHOLE_KEYS = {"duration_days", "fee_vnd", "original", "copy"}
 MAX_ROWS = 100_000
+CELL_LIMIT = 32_767  # characters Excel keeps in a cell
+TRUNCATED = "_truncated"  # key of a read record: {column key: the cut cell text}
 GUIDE_LINES = (
     "Sửa trực tiếp trong các trang Thủ tục, Cách nộp, Giấy tờ rồi nhập lại tệp trong bảng điều khiển.",
     "Không đổi tên cột và tên trang. Trang Cách nộp và Giấy tờ nối với trang Thủ tục bằng cột Mã.",
     "Các ô danh sách (tên gọi khác, các bước, căn cứ pháp lý): mỗi dòng trong ô là một mục (Alt+Enter).",
     "Tệp được nhập toàn bộ hoặc không gì cả: nếu có lỗi, trang nhập liệt kê từng lỗi theo trang và hàng.",
     "Thủ tục có nội dung không đổi được bỏ qua; thủ tục thay đổi được ghi là đã xác minh bởi người nhập.",
+    f"Excel chỉ giữ {CELL_LIMIT} ký tự mỗi ô: ô dài hơn bị cắt; nếu không sửa ô đó, nội dung đầy đủ được giữ nguyên.",
 )
 
 
@@ -59,21 +59,28 @@ class SheetError(ValueError):
 
 # -- writing ------------------------------------------------------------------------------------
 
-def _cell(sheet: Any, value: Any, bold: bool = False) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
-    if bold:
-        cell.font = Font(bold=True)
+def _header(sheet: Any, label: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=label)
+    cell.font = Font(bold=True)
     cell.alignment = Alignment(wrap_text=True, vertical="top")
     return cell
 
 
-def _value(key: str, value: Any) -> Any:
+def cell_text(key: str, value: Any) -> Any:
+    """A record's value as its cell holds it (lists one item per line)."""
     if key in LIST_KEYS:
         return "\n".join(str(v) for v in value or [])
     if key == "unconfirmed":
         return ", ".join(str(v) for v in value or [])
-    if key == "fee_doubtful":
-        return "có" if value else ""
+    return value
+
+
+def _value(sheet: Any, key: str, value: Any) -> Any:
+    value = ("có" if value else "") if key == "fee_doubtful" else cell_text(key, value)
+    if isinstance(value, str) and value.startswith("="):  # text, never a formula Excel would run
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
     return value
 
 
@@ -88,10 +95,10 @@ def write_workbook(records: List[Dict[str, Any]]) -> bytes:
             letter = chr(ord("A") + index)
             sheet.column_dimensions[letter].width = 14 if key in WHOLE_KEYS | {"code", "kind", "level"} else 40
         sheet.freeze_panes = "B2"
-        sheet.append([_cell(sheet, label, bold=True) for _key, label in columns])
-        for record in records:
+        sheet.append([_header(sheet, label) for _key, label in columns])
+        for record in records:  # plain values: a styled cell each would make 5,700 records take minutes
             for item in rows_of(record):
-                sheet.append([_cell(sheet, record["code"] if key == "code" else _value(key, item.get(key)))
+                sheet.append([record["code"] if key == "code" else _value(sheet, key, item.get(key))
                               for key, _label in columns])
     guide = book.create_sheet(GUIDE)
     for line in GUIDE_LINES:
@@ -181,12 +188,11 @@ def _child(title: str, number: int, values: Dict[str, Any], problems: List[Tuple
     return {k: v for k, v in item.items() if v is not None or k in ("duration_days", "fee_vnd", "template")}
 
 
-def read_workbook(data: bytes) -> List[Tuple[str, Dict[str, Any]]]:
-    """The workbook's records (curated format) with their place ("Thủ tục, hàng 5"), all validated.
+def read_cells(data: bytes) -> Tuple[List[Tuple[str, Dict[str, Any]]], List[Tuple[str, str]]]:
+    """The workbook's records with their place, not yet validated, and the problems of its cells.
 
     Raises:
-        SheetError: an unreadable file, missing sheets or columns, bad cells or invalid records
-            (every problem, each with its sheet and row).
+        SheetError: an unreadable file, missing sheets or columns (nothing can be read).
     """
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -210,6 +216,8 @@ def read_workbook(data: bytes) -> List[Tuple[str, Dict[str, Any]]]:
         record: Dict[str, Any] = {}
         for key, raw in values.items():
             text = _text(raw)
+            if text and len(str(raw)) >= CELL_LIMIT:  # Excel cut it: the importer compares with the stored text
+                record.setdefault(TRUNCATED, {})[key] = str(raw)
             if key in LIST_KEYS:
                 record[key] = [line.strip() for line in (text or "").splitlines() if line.strip()]
             elif key == "unconfirmed":
@@ -225,8 +233,4 @@ def read_workbook(data: bytes) -> List[Tuple[str, Dict[str, Any]]]:
                 problems.append((f"{title}, hàng {number}", f"mã «{code}» không có trong trang {MAIN}"))
                 continue
             records[code][key].append(_child(title, number, values, problems))
-    for code, record in records.items():
-        problems += [(where[code], f"{code or '?'}: {vietnamese(p)}") for p in validate_record(record)]
-    if problems:
-        raise SheetError(problems)
-    return [(where[code], record) for code, record in records.items()]
+    return [(where[code], record) for code, record in records.items()], problems

@@ -25,7 +25,7 @@ router = APIRouter(tags=["catalogue"])
 READERS = ("editor", "trainer", "analyst")
 WRITERS = ("editor",)
 CODE = Path(..., min_length=3, max_length=20, regex=r"^[0-9A-Za-z.]+$")
-MAX_UPLOAD = 20 * 1024 * 1024
+MAX_UPLOAD = 64 * 1024 * 1024
 LEVELS = ("province", "commune", "central", "unknown")
 ORIGINS = {"curated": "Đã biên tập", "national": "CSDL quốc gia"}
 
@@ -100,7 +100,7 @@ async def import_file(request: Request, file: UploadFile = File(...), checked_on
     name = (file.filename or "tep").rsplit("/", 1)[-1][:100]
     context = {**_common(session, staff), "today": dt.date.today(), "filename": name}
     if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, "Tệp quá lớn (tối đa 20 MB).")
+        raise HTTPException(413, "Tệp quá lớn (tối đa 64 MB).")
     date = parse_date(checked_on)
     if date is None:
         return render(request, "catalogue_import.html", {**context, "problems": [

@@ -19,6 +19,7 @@ from bot.catalogue.retrain import clear_retrain, retrain_flag, retrain_needed
 from bot.catalogue.service import CatalogueService
 from bot.catalogue.version import catalogue_version
 from bot.cli.nlu_data import LOOKUPS
+from bot.db.models import Procedure
 from bot.db.models_catalogue import ProcedureRevision
 from bot.db.models_staff import AuditEntry
 from bot.db.session import session_scope
@@ -180,9 +181,9 @@ def test_excel_export_edit_import_changes_only_what_was_edited(catalogue_url):
     row[header.index("Lệ phí")].value = "Miễn lệ phí; bản sao 12.000 đồng/bản"
     edited = _workbook_bytes(book)
     with session_scope(catalogue_url) as session:
-        records = bulk.parse_excel(edited)
-        result = bulk.import_records(session, records, "editor1", TODAY, "bảng Excel")
-        assert [c.code for c in result.changes] == [BIRTH] and result.unchanged == len(records) - 1
+        parsed = bulk.parse_excel(edited)
+        result = bulk.import_records(session, parsed, "editor1", TODAY, "bảng Excel")
+        assert [c.code for c in result.changes] == [BIRTH] and result.unchanged == len(parsed.records) - 1
     with session_scope(catalogue_url) as session:
         record, meta = editor.load_record(session, BIRTH)
         assert _direct(record)["fee"] == "Miễn lệ phí; bản sao 12.000 đồng/bản" and meta["verified_by"] == "editor1"
@@ -195,12 +196,14 @@ def test_a_malformed_sheet_lists_row_errors_and_imports_nothing(catalogue_url):
         version = catalogue_version(session)
     book = load_workbook(io.BytesIO(data))
     book["Thủ tục"]["B2"].value = None  # a name removed
+    book["Thủ tục"]["N3"].value = "Một thay đổi hợp lệ ở hàng khác."
     book["Cách nộp"]["D2"].value = "ba ngày"  # "Số ngày" is not a number
     book["Giấy tờ"].append(["9.999999", "Giấy lạ", "submit", 1, 0, None, None])
-    with pytest.raises(bulk.ImportProblems) as caught:
-        bulk.parse_excel(_workbook_bytes(book))
+    with session_scope(catalogue_url) as session:
+        with pytest.raises(bulk.ImportProblems) as caught:
+            bulk.import_records(session, bulk.parse_excel(_workbook_bytes(book)), "editor1", TODAY)
     messages = "\n".join(f"{w}: {m}" for w, m in caught.value.problems)
-    assert "Thủ tục, hàng 2" in messages and "thiếu «Tên thủ tục»" in messages
+    assert "Thủ tục, hàng 2: " in messages and "thiếu «Tên thủ tục»" in messages
     assert "Cách nộp, hàng 2: «Số ngày» phải là số nguyên" in messages
     assert "mã «9.999999» không có trong trang Thủ tục" in messages
     del book["Giấy tờ"]
@@ -213,14 +216,36 @@ def test_a_malformed_sheet_lists_row_errors_and_imports_nothing(catalogue_url):
         assert catalogue_version(session) == version and _count(session, ProcedureRevision) == 0
 
 
+def test_only_changed_records_must_pass_the_importers_validation(catalogue_url):
+    with session_scope(catalogue_url) as session:
+        record, _ = editor.load_record(session, BIRTH)
+        # a machine-read record as the national snapshot gives it: no agency, which the importer refuses
+        session.execute(Procedure.__table__.update().where(Procedure.code == "1.000894").values(agency=""))
+        data = bulk.export_excel(browse.records(session, browse.Filters(q="dang ky")))
+    book = load_workbook(io.BytesIO(data))
+    main = book["Thủ tục"]
+    row = next(r for r in main.iter_rows(min_row=2) if r[0].value == BIRTH)
+    row[13].value = "Ghi chú mới."
+    with session_scope(catalogue_url) as session:
+        result = bulk.import_records(session, bulk.parse_excel(_workbook_bytes(book)), "editor1", TODAY)
+        assert [c.code for c in result.changes] == [BIRTH]
+    marriage = next(r for r in main.iter_rows(min_row=2) if r[0].value == "1.000894")
+    marriage[13].value = "Sửa bản ghi thiếu cơ quan."
+    with session_scope(catalogue_url) as session:
+        with pytest.raises(bulk.ImportProblems) as caught:
+            bulk.import_records(session, bulk.parse_excel(_workbook_bytes(book)), "editor1", TODAY)
+        assert caught.value.problems == [(f"Thủ tục, hàng {marriage[0].row}", "1.000894: thiếu «Cơ quan giải quyết»")]
+
+
 def test_json_import_reports_file_and_line_and_adds_new_procedures(catalogue_url):
     with session_scope(catalogue_url) as session:
         doc = json.loads(bulk.export_json(browse.records(session, browse.Filters(q=BIRTH))))
     new = dict(doc["procedures"][0], code="2.000999", name="Thủ tục thử nghiệm mới", aliases=[])
     bad = dict(doc["procedures"][0], code="2.000998", level="huyen")
     text = json.dumps({"version": 1, "procedures": [new, bad]}, ensure_ascii=False, indent=2)
-    with pytest.raises(bulk.ImportProblems) as caught:
-        bulk.parse_json(text.encode(), "moi.json")
+    with session_scope(catalogue_url) as session:
+        with pytest.raises(bulk.ImportProblems) as caught:
+            bulk.import_records(session, bulk.parse_json(text.encode(), "moi.json"), "editor1", TODAY)
     (where, message), = caught.value.problems
     bad_line = next(i for i, t in enumerate(text.splitlines(), start=1) if '"2.000998"' in t) - 1
     assert where == f"moi.json:{bad_line}" and message.startswith("2.000998: cấp thực hiện")
@@ -234,3 +259,18 @@ def test_json_import_reports_file_and_line_and_adds_new_procedures(catalogue_url
     with session_scope(catalogue_url) as session:
         assert CatalogueService(session).get("2.000999").name == "Thủ tục thử nghiệm mới"
         assert retrain_needed(session)  # a new name
+
+
+def test_excel_keeps_formula_like_text_as_text_and_long_cells_it_cuts(catalogue_url):
+    long_text = "Điều kiện rất dài. " * 2500  # 47,500 characters: more than an Excel cell holds
+    with session_scope(catalogue_url) as session:
+        record, _ = editor.load_record(session, BIRTH)
+        record.update(notes="=HYPERLINK(\"http://example.invalid\")", conditions=long_text.strip())
+        editor.save_record(session, BIRTH, record, "editor1", "Nguồn", TODAY)
+        data = bulk.export_excel(browse.records(session, browse.Filters(q=BIRTH)))
+    cell = load_workbook(io.BytesIO(data))["Thủ tục"]["N2"]
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+    with session_scope(catalogue_url) as session:
+        result = bulk.import_records(session, bulk.parse_excel(data), "editor2", TODAY)
+        assert result.changes == [] and result.unchanged == 1
+        assert editor.load_record(session, BIRTH)[0]["conditions"] == long_text.strip()
