@@ -32,6 +32,7 @@ CHANNEL_KINDS = {"direct", "post", "online"}
 DOC_KINDS = {"submit", "show"}
 ONLINE_LEVELS = {"full", "partial", "none"}
 CODE_RE = re.compile(r"^\d\.\d{6}$|^[A-Z0-9.]{3,20}$")
+OPTIONAL_TEXTS = ("submit_place", "conditions", "result", "online_url", "notes")
 REQUIRED = ("code", "name", "field", "level", "agency", "channels", "documents", "legal_basis", "online_level",
             "source")
 
@@ -127,6 +128,13 @@ def validate_record(record: Any) -> List[str]:
         problems.append("'verified_by' must be text")
     if not all(isinstance(a, str) for a in record.get("aliases") or []):
         problems.append("aliases must be texts")
+    for key in OPTIONAL_TEXTS:
+        if record.get(key) is not None and not isinstance(record[key], str):
+            problems.append(f"'{key}' must be text")
+    for key in ("steps", "unconfirmed"):
+        value = record.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            problems.append(f"{key} must be a list of texts")
     if record.get("checked_on") is not None:
         try:
             dt.date.fromisoformat(str(record["checked_on"]))

@@ -19,6 +19,7 @@ _RULES: List[Tuple[re.Pattern, str]] = [
     (re.compile(r"^missing '(\w+)'$"), "thiếu «{label}»"),
     (re.compile(r"^'(\w+)' must be text$"), "«{label}» phải là chữ"),
     (re.compile(r"^aliases must be texts$"), "tên gọi khác phải là chữ"),
+    (re.compile(r"^(\w+) must be a list of texts$"), "«{label}» phải là danh sách các dòng chữ"),
     (re.compile(r"^checked_on must be a date YYYY-MM-DD$"), "ngày kiểm tra phải có dạng NNNN-TT-NN"),
     (re.compile(r"^bad code (.+)$"), "mã thủ tục không hợp lệ: {0}"),
     (re.compile(r"^level must be one of .*$"), "cấp thực hiện phải là central (trung ương), province (tỉnh) "

@@ -94,6 +94,11 @@ def test_api_save_validates_like_the_importer(editor: httpx.Client):
     today = dt.date.today().isoformat()
     bad = editor.put(f"/console/api/catalogue/{BIRTH}", json={"record": record, "source": "x", "checked_on": today})
     assert bad.status_code == 422 and any("cấp thực hiện" in p for p in bad.json()["problems"])
+    for wrong in ({"notes": {"a": 1}}, {"steps": "một bước"}, {"unconfirmed": [1]}, {"channels": "x"},
+                  {"documents": [{"name": "Tờ khai", "kind": "submit", "original": "hai"}]}):
+        response = editor.put(f"/console/api/catalogue/{BIRTH}",
+                              json={"record": dict(body["record"], **wrong), "source": "x", "checked_on": today})
+        assert response.status_code == 422 and response.json()["problems"], wrong
     no_source = editor.put(f"/console/api/catalogue/{BIRTH}",
                            json={"record": body["record"], "source": " ", "checked_on": today})
     assert no_source.status_code == 422 and "nguồn" in no_source.json()["problems"][0]
