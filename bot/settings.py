@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     model_dir: str = str(ROOT / "models")
     run_dir: str = str(ROOT / ".run")  # runtime endpoints/credentials files written by `serve`
+    # The NLU synonyms of the curated procedures, rewritten when staff change a name or alias in the console.
+    catalogue_lookups_file: str = str(ROOT / "nlu_data" / "lookups" / "catalogue.yml")
 
     # Rasa's HTTP API (/conversations, /model ...): off unless enabled, and then only with a token.
     rasa_api_enabled: bool = False

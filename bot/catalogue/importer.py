@@ -32,6 +32,7 @@ CHANNEL_KINDS = {"direct", "post", "online"}
 DOC_KINDS = {"submit", "show"}
 ONLINE_LEVELS = {"full", "partial", "none"}
 CODE_RE = re.compile(r"^\d\.\d{6}$|^[A-Z0-9.]{3,20}$")
+OPTIONAL_TEXTS = ("submit_place", "conditions", "result", "online_url", "notes")
 REQUIRED = ("code", "name", "field", "level", "agency", "channels", "documents", "legal_basis", "online_level",
             "source")
 
@@ -80,14 +81,24 @@ def _records_with_lines(text: str) -> Tuple[Dict[str, Any], List[Tuple[int, Dict
     return doc, [(1, r) for r in doc["procedures"]]  # unusual layout: no line numbers
 
 
+def read_records(text: str) -> List[Tuple[int, Any]]:
+    """The procedures of a curated export with the line each starts on, not yet validated.
+
+    Raises:
+        CatalogueError: not JSON, or no ``procedures`` list.
+    """
+    return _records_with_lines(text)[1]
+
+
 def _scan_records(text: str, pos: int, expected: List[Any]) -> Optional[List[Tuple[int, Any]]]:
     """Records decoded from ``pos`` on with their start lines, if they are exactly ``expected``."""
     decoder = json.JSONDecoder()
     records: List[Tuple[int, Any]] = []
+    line, counted = 1, 0  # lines counted up to ``counted`` (once through the text, not once per record)
     for record in expected:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
-        line = text.count("\n", 0, pos) + 1
+        line, counted = line + text.count("\n", counted, pos), pos
         try:
             found, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError:
@@ -117,6 +128,13 @@ def validate_record(record: Any) -> List[str]:
         problems.append("'verified_by' must be text")
     if not all(isinstance(a, str) for a in record.get("aliases") or []):
         problems.append("aliases must be texts")
+    for key in OPTIONAL_TEXTS:
+        if record.get(key) is not None and not isinstance(record[key], str):
+            problems.append(f"'{key}' must be text")
+    for key in ("steps", "unconfirmed"):
+        value = record.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            problems.append(f"{key} must be a list of texts")
     if record.get("checked_on") is not None:
         try:
             dt.date.fromisoformat(str(record["checked_on"]))
@@ -142,6 +160,8 @@ def validate_record(record: Any) -> List[str]:
                 problems.append(f"channel {ch.get('kind')} needs duration and fee")
             elif ch.get("fee_vnd") is not None and not _whole(ch["fee_vnd"]):
                 problems.append("fee_vnd must be a non-negative integer or null")
+            elif ch.get("duration_days") is not None and not _whole(ch["duration_days"]):
+                problems.append("duration_days must be a non-negative integer or null")
     if not isinstance(record["documents"], list):
         problems.append("documents must be a list")
     else:

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 from typing import Callable, Optional
 
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 DataSource = Callable[[Session, Path], str]
@@ -68,15 +67,10 @@ def exporter_source(export_nlu: NluExporter, source_dir: Path) -> DataSource:
 
 
 def data_changed_flag(session: Session) -> Optional[bool]:
-    """The training data store's "changed since the last export" flag, when that store exists.
+    """The training data store's "changed since the active model" flag; None while the store is empty
+    (the data then counts as changed when its hash differs from the active model's)."""
+    from bot.training.state import data_changed, store_is_empty
 
-    Reads table ``training_data_state`` (column ``changed``, one row) if present; returns None
-    when there is no such table (the data then counts as changed when its hash differs).
-    """
-    bind = session.get_bind()
-    if not inspect(bind).has_table("training_data_state"):
+    if store_is_empty(session):
         return None
-    from sqlalchemy import text
-
-    row = session.execute(text("SELECT changed FROM training_data_state LIMIT 1")).first()
-    return None if row is None else bool(row[0])
+    return data_changed(session)

@@ -7,6 +7,7 @@ worker); their output becomes the job's progress and log tail. Commands are hand
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -17,14 +18,16 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from sqlalchemy.orm import sessionmaker
 
 from bot.cli.processes import spawn, stop
+from bot.db.models import utcnow
 from bot.training import jobs, registry
 from bot.training.datasource import DataSource
 from bot.training.gate import GateThresholds, check_gate
+from bot.training.state import settle_after_training
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +126,7 @@ def run_job(factory: sessionmaker, job_id: int, setup: JobSetup, cwd: Path) -> s
         with factory() as session:
             job = jobs.get_job(session, job_id)
             actor = job.requested_by
+            snapshot_at = utcnow()
             data_hash = setup.data_source(session, work / "data")
             session.commit()
         jobs.report(factory, job_id, progress=5, stage="Đang huấn luyện mô hình", data_hash=data_hash,
@@ -140,7 +144,7 @@ def run_job(factory: sessionmaker, job_id: int, setup: JobSetup, cwd: Path) -> s
         if code != 0 or not metrics_file.is_file():
             raise StepFailed(f"Đánh giá thất bại (mã thoát {code}). Xem nhật ký bên dưới.")
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
-        return _decide(factory, job_id, setup, archives[-1], metrics, data_hash, actor, tail)
+        return _decide(factory, job_id, setup, archives[-1], metrics, (data_hash, snapshot_at), actor, tail)
     except StepFailed as exc:
         logger.error("training job %s failed: %s", job_id, exc)
         jobs.finish(factory, job_id, "failed", error=str(exc), stage="Thất bại", log_tail=tail)
@@ -159,8 +163,13 @@ def run_job(factory: sessionmaker, job_id: int, setup: JobSetup, cwd: Path) -> s
 
 
 def _decide(factory: sessionmaker, job_id: int, setup: JobSetup, archive: Path, metrics: Dict,
-            data_hash: str, actor: str, tail: List[str]) -> str:
-    """Gate the candidate against the active model, register it, activate it if it passed."""
+            data: Tuple[str, dt.datetime], actor: str, tail: List[str]) -> str:
+    """Gate the candidate against the active model, register it, activate it if it passed.
+
+    ``data`` is the training data's hash and the time it was read (the "changed" flags are
+    cleared on activation unless staff changed something after that time).
+    """
+    data_hash, snapshot_at = data
     with factory() as session:
         active = registry.active_version(session)
         verdict = check_gate(metrics, active.metrics if active is not None else None, setup.thresholds)
@@ -171,6 +180,7 @@ def _decide(factory: sessionmaker, job_id: int, setup: JobSetup, archive: Path, 
         if verdict.passed and version.active_slot != 1:
             registry.activate(session, version.id, actor, actor_role="trainer",
                               reason=f"Qua cổng đánh giá (lượt huấn luyện #{job_id})")
+            settle_after_training(session, snapshot_at, actor)
         session.commit()
         version_id = version.id
     state = "passed" if verdict.passed else "blocked"

@@ -7,6 +7,7 @@ Every change to the training data sets it (:func:`mark_changed`); the training j
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
@@ -46,6 +47,19 @@ def mark_changed(session: Session, actor: str, change: str) -> None:
 def clear_changed(session: Session) -> None:
     """The active model was trained on the current data (the training job calls this)."""
     _row(session).changed = False
+
+
+def settle_after_training(session: Session, snapshot_at: dt.datetime, actor: str) -> None:
+    """A model trained on the data as of ``snapshot_at`` became active: clear the "changed" flags
+    (training data, and the catalogue's retrain flag) unless something changed after the snapshot."""
+    from bot.catalogue.retrain import clear_retrain, retrain_flag
+
+    row = _row(session)
+    if row.changed and (row.changed_at is None or row.changed_at <= snapshot_at):
+        row.changed = False
+    flag = retrain_flag(session)
+    if flag is not None and flag.needed and (flag.changed_at is None or flag.changed_at <= snapshot_at):
+        clear_retrain(session, actor)
 
 
 def data_changed(session: Session) -> bool:

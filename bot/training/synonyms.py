@@ -31,11 +31,17 @@ LOOKUPS = ROOT / "nlu_data" / "lookups" / "catalogue.yml"
 MAX_SYNONYM = 200
 
 
-@lru_cache(maxsize=2)
 def generated_synonyms(path: Path = LOOKUPS) -> Dict[str, str]:
-    """Folded name → value of the synonyms generated from the catalogue."""
+    """Folded name → value of the synonyms generated from the catalogue (re-read when the file changes:
+    staff renaming a procedure in the console rewrite it)."""
     if not path.exists():
         return {}
+    stat = path.stat()
+    return _read_generated(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=2)
+def _read_generated(path: Path, _mtime_ns: int, _size: int) -> Dict[str, str]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: Dict[str, str] = {}
     for block in data.get("nlu") or []:

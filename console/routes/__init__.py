@@ -2,6 +2,8 @@
 
 from console.routes import (
     auth,
+    catalogue,
+    catalogue_api,
     handoff,
     home,
     model_server,
@@ -14,5 +16,6 @@ from console.routes import (
     training_pages,
 )
 
-ROUTERS = [auth.router, home.router, staff.router, handoff.router, texts.router, texts_api.router,
-           nlg.router, training.router, model_server.router, training_data.router, training_pages.router]
+ROUTERS = [auth.router, home.router, staff.router, catalogue.router, catalogue_api.router, handoff.router,
+           texts.router, texts_api.router, nlg.router, training.router, model_server.router, training_data.router,
+           training_pages.router]

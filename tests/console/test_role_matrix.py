@@ -22,6 +22,8 @@ ALL = ("editor", "trainer", "agent", "analyst")
 ADMIN_ONLY: Tuple[str, ...] = ()
 TRAINING_READ = ("trainer", "analyst")
 TRAINING_WRITE = ("trainer",)
+CATALOGUE_READERS = ("editor", "trainer", "analyst")
+CATALOGUE_WRITERS = ("editor",)
 # (method, path) -> roles besides admin allowed; None = public (login page, NLG/model endpoints with their own auth).
 EXPECTED: Dict[Tuple[str, str], object] = {
     ("GET", "/console"): None,
@@ -58,6 +60,19 @@ EXPECTED: Dict[Tuple[str, str], object] = {
     ("GET", "/console/api/training/proposals"): TRAINING_READ,
     ("POST", "/console/api/training/proposals"): TRAINING_WRITE,
     ("GET", "/console/api/training/export"): TRAINING_READ,
+    ("GET", "/console/catalogue"): CATALOGUE_READERS,
+    ("GET", "/console/catalogue/export.json"): CATALOGUE_READERS,
+    ("GET", "/console/catalogue/export.xlsx"): CATALOGUE_READERS,
+    ("GET", "/console/catalogue/import"): CATALOGUE_WRITERS,
+    ("POST", "/console/catalogue/import"): CATALOGUE_WRITERS,
+    ("GET", "/console/catalogue/{code}"): CATALOGUE_READERS,
+    ("POST", "/console/catalogue/{code}"): CATALOGUE_WRITERS,
+    ("GET", "/console/catalogue/{code}/history"): CATALOGUE_READERS,
+    ("POST", "/console/catalogue/{code}/revert/{number}"): CATALOGUE_WRITERS,
+    ("GET", "/console/api/catalogue"): CATALOGUE_READERS,
+    ("GET", "/console/api/catalogue/{code}"): CATALOGUE_READERS,
+    ("PUT", "/console/api/catalogue/{code}"): CATALOGUE_WRITERS,
+    ("GET", "/console/api/catalogue/{code}/history"): CATALOGUE_READERS,
 }
 
 

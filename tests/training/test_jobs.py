@@ -14,6 +14,7 @@ from bot.db.models import utcnow
 from bot.db.models_staff import AuditEntry
 from bot.db.models_training import TrainingJob
 from bot.db.session import get_sessionmaker, session_scope
+from bot.settings import ROOT
 from bot.training import jobs, nightly, registry
 from bot.training.datasource import copy_tree_source, hash_tree
 
@@ -113,15 +114,16 @@ def test_nightly_queues_only_when_the_data_changed(db_url: str, tmp_path: Path) 
 
 
 def test_data_store_flag_decides_when_present(db_url: str, tmp_path: Path) -> None:
-    from sqlalchemy import text
+    from bot.training.importer import import_nlu
+    from bot.training.state import clear_changed, mark_changed
 
     source = copy_tree_source(tmp_path / "empty")
     with session_scope(db_url) as session:
-        session.execute(text("CREATE TABLE training_data_state (id INTEGER PRIMARY KEY, changed BOOLEAN)"))
-        session.execute(text("INSERT INTO training_data_state (id, changed) VALUES (1, :c)"), {"c": False})
+        import_nlu(session, ROOT / "nlu_data" / "nlu", "test")
+        clear_changed(session)
     with session_scope(db_url) as session:
         assert nightly.data_changed(session, source) is False  # no active model, but the store says unchanged
-        session.execute(text("UPDATE training_data_state SET changed = :c"), {"c": True})
+        mark_changed(session, "trainer1", "training.example.add")
         assert nightly.data_changed(session, source) is True
 
 

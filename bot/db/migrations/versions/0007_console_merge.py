@@ -8,7 +8,7 @@ No schema change: it joins the heads so that ``upgrade head`` has one target.
 """
 
 revision = '0007_console_merge'
-down_revision = ('0006_console_texts', '0006_handoff_desk', '0006_training_models', '0006_training_data')
+down_revision = ('0006_console_texts', '0006_handoff_desk', '0006_training_models', '0006_training_data', '0006_catalogue')
 branch_labels = None
 depends_on = None
 
