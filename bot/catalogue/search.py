@@ -108,6 +108,7 @@ class ProcedureIndex:
         self._char: Optional[CharIndex] = None
         self._group: List[int] = []                    # per record: its group (same name but the level)
         self._members: List[List[int]] = []            # per group: its records
+        self._contested: List[List[int]] = []          # per record: other groups whose name it has as alias
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -158,6 +159,10 @@ class ProcedureIndex:
                 self._members.append([])
             self._group.append(g)
             self._members[g].append(len(self._group) - 1)
+        # a curated alias that is another procedure's very name ("chuyển mục đích sử dụng đất" on a record
+        # of "Giao đất, cho thuê đất, chuyển mục đích ..."): both records claim it, so neither is sure
+        self._contested = [sorted({keys[k] for k in map(st.group_key, rec.aliases) if k in keys} - {self._group[i]})
+                           for i, rec in enumerate(self.records)]
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         return self
@@ -167,10 +172,10 @@ class ProcedureIndex:
         lists: Dict[str, Tuple[List[int], List[float]]] = defaultdict(lambda: ([], []))
         for d, (doc_terms, weight) in enumerate(docs):
             norm = K1 * (1 - B + B * len(doc_terms) / avgdl)
-            for t, tf in Counter(doc_terms).items():
+            for t in dict.fromkeys(doc_terms):   # a word a long name repeats counts once
                 ids, ws = lists[t]
                 ids.append(d)
-                ws.append(weight * self._idf.get(t, 0.0) * tf * (K1 + 1) / (tf + norm))
+                ws.append(weight * self._idf.get(t, 0.0) * (K1 + 1) / (1 + norm))
         return {t: (np.array(i, dtype=np.int32), np.array(w)) for t, (i, w) in lists.items()}
 
     def __len__(self) -> int:
@@ -323,14 +328,19 @@ class ProcedureIndex:
             members = self._members[g]
             ambiguous = False
             if len(members) > 1:
-                best = min(members, key=lambda m: (level is not None and self._level(m) != level,
-                                                   not self.records[m].local, self._level(m) == "central",
-                                                   m != i, self.records[m].code))
+                best = self.representative(g, level, i)
                 rec = self.records[best]
                 hit = Hit(rec.code, rec.name, hit.score)
                 ambiguous = not rec.local and sum(self._level(m) == self._level(best) for m in members) > 1
             out.append((hit, (q_cov, n_cov, char, ambiguous)))
         return out
+
+    def representative(self, group: int, level: Optional[str], first: int = -1) -> int:
+        """The member of a group that answers a citizen of this province: the level named, else the
+        province's own record, else not a central one, else ``first`` (the best-ranked)."""
+        return min(self._members[group], key=lambda m: (
+            level is not None and self._level(m) != level, not self.records[m].local, self._level(m) == "central",
+            m != first, self.records[m].code))
 
     def _name_cover(self, variant: Sequence[str], said_terms: set, plain: bool = False) -> float:
         """IDF-weighted share of a name's core terms that the question says; with ``plain``, without

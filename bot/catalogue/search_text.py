@@ -198,15 +198,21 @@ _LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
 )
 
 
+def _number(word: str) -> str:
+    """A number without its leading zeros ("mức độ 02" is "mức 2"); other words unchanged."""
+    return (word.lstrip("0") or "0") if word.isdigit() else word
+
+
 def record_words(text: Optional[str]) -> List[str]:
     """Folded words of a catalogue text (a name, an alias, a field); no teen-code expansion:
-    official texts hold none, and "B", "K" are licence classes there."""
-    return _WORD_RE.findall(fold(clean(text or "").lower()))
+    official texts hold none, and "B", "K" are licence classes there. Numbers lose leading zeros."""
+    return [_number(w) for w in _WORD_RE.findall(fold(clean(text or "").lower()))]
 
 
 def query_words(text: str) -> List[str]:
-    """Folded words of a citizen's text, teen-code expanded ("đk hs" -> dang ky ho so)."""
-    return folded_words(text)
+    """Folded words of a citizen's text, teen-code expanded ("đk hs" -> dang ky ho so), numbers
+    without leading zeros."""
+    return [_number(w) for w in folded_words(text)]
 
 
 def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
