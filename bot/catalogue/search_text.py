@@ -16,6 +16,7 @@ import yaml
 from bot.text.normalize import clean, fold, folded_words
 
 _WORD_RE = re.compile(r"\w+")
+_CODE_RE = re.compile(r"\b\d\.\d{6}\b")   # a national procedure code ("1.010719")
 
 # Chat and question words that say nothing about *which* procedure is meant. They are dropped as
 # single terms of the query (the two-word terms around them are kept, so "lễ hội" still matches).
@@ -110,8 +111,9 @@ def _number(word: str) -> str:
 
 def record_words(text: Optional[str]) -> List[str]:
     """Folded words of a catalogue text (a name, an alias, a field); no teen-code expansion:
-    official texts hold none, and "B", "K" are licence classes there. Numbers lose leading zeros."""
-    return [_number(w) for w in _WORD_RE.findall(fold(clean(text or "").lower()))]
+    official texts hold none, and "B", "K" are licence classes there. Numbers lose leading zeros, and a
+    procedure code in a name ("Cấp giấy phép môi trường (1.010719)") is no word of it."""
+    return [_number(w) for w in _WORD_RE.findall(_CODE_RE.sub(" ", fold(clean(text or "").lower())))]
 
 
 def query_words(text: str) -> List[str]:
