@@ -68,6 +68,7 @@ DISTINCTIVE: Tuple[Tuple[str, ...], ...] = (
      "trinh bao", "dinh chinh"),
     ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau"),
     ("toan trinh", "mot phan", "truc tiep"),
+    ("bat buoc", "tu nguyen"),
     ("cap tinh", "cap xa", "cap trung uong", "cap bo"),
 )
 # The action a citizen says ("mất", "đổi", "hết hạn") and the distinctive phrases of the names that
@@ -88,7 +89,8 @@ ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds to
     "sang ten": ("chuyen nhuong", "thay doi"),
 }
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
-DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong"})
+DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
+                                      "bat buoc"})
 # The generic action a name starts with ("Đăng ký khai sinh", "Cấp thẻ căn cước"): what an unqualified
 # question means, so a name is not less said for it.
 GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien")
