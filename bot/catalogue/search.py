@@ -46,7 +46,7 @@ UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its stronge
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
-CENTRAL_PENALTY = 0.02
+CENTRAL_PENALTY, LACKS_PENALTY = 0.02, 0.04
 TYPO_CUTOFF = 80.0
 # A short word is corrected only by one dropped letter; a corrected word counts at most half a written
 # one, less the further it is from what was written.
@@ -303,6 +303,7 @@ class ProcedureIndex:
             elif not q.level and rec_level == "central":   # no level said: the province's and communes' first
                 score -= CENTRAL_PENALTY
             score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - st.DEFAULTS)
+            score -= LACKS_PENALTY * len(self._lacks(q, rec.code))   # "nước ngoài" said, not in the name
             if q.implied & self._core_distinctive[i]:   # the action said ("mất": "Cấp lại ...")
                 score += ACTION_BONUS
             if rec.local:

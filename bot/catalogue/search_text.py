@@ -69,6 +69,7 @@ DISTINCTIVE: Tuple[Tuple[str, ...], ...] = (
     ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau"),
     ("toan trinh", "mot phan", "truc tiep"),
     ("bat buoc", "tu nguyen"),
+    ("cap dac biet",),   # works of special grade, I, II: not a citizen's house (cấp III, IV)
     ("cap tinh", "cap xa", "cap trung uong", "cap bo"),
 )
 # The action a citizen says ("mất", "đổi", "hết hạn") and the distinctive phrases of the names that
