@@ -94,7 +94,7 @@ DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot p
                                       "bat buoc"})
 # The generic action a name starts with ("Đăng ký khai sinh", "Cấp thẻ căn cước"): what an unqualified
 # question means, so a name is not less said for it.
-GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien")
+GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien", "de nghi", "xet")
 _DISTINCTIVE_ALL: Tuple[str, ...] = tuple(sorted({p for group in DISTINCTIVE for p in group}, key=len, reverse=True))
 
 # "ở tỉnh", "công an xã", "cấp trung ương": a level the citizen names (folded, on word boundaries).
