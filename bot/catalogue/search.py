@@ -4,7 +4,8 @@ A BM25 index over folded words and adjacent word pairs of procedure names and al
 weigh less), built once from plain records, so the results are the same whatever the database
 (SQLite or PostgreSQL: no full-text search of the database is used). Unknown words of a question
 are corrected against the catalogue's vocabulary with ``rapidfuzz``; everyday words ("bằng lái",
-"cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`).
+"cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`, loaded from
+``data/search_vocabulary.yml``). A word a name repeats counts once; numbers lose leading zeros.
 The candidates are re-ranked by how much of the question they explain and how much of their
 name the question says, with the named level ("ở tỉnh", "cấp xã") as a soft boost and the
 province's own (curated) procedures first on ties. A character n-gram TF-IDF cosine

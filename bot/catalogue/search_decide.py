@@ -13,6 +13,9 @@ or ``none`` ("not in the catalogue").
   explains the whole question and stands clear of the rest). A rival with an *extra* distinctive word ("Đăng ký lại khai
   sinh" beside "Đăng ký khai sinh") is no reason to ask: the plain record is what an unqualified
   question means.
+* never ``sure`` when the citizen said an action ("mất", "đổi": cấp lại, cấp đổi) that the best does not
+  carry out while a close candidate does, nor when the best is a curated record one of whose aliases is
+  another procedure's very name (both are offered: the data cannot tell them apart).
 """
 
 from __future__ import annotations
