@@ -27,22 +27,27 @@ CURATED = ROOT / "data" / "procedures.json"
 PHRASINGS = ROOT / "tests" / "nlu" / "procedure_search.yml"
 EXTRA = ROOT / "tests" / "nlu" / "procedure_search_extra.yml"
 BLIND = ROOT / "tests" / "nlu" / "procedure_search_blind.yml"
+FRESH = ROOT / "tests" / "nlu" / "procedure_search_fresh.yml"
 
 
 def load_cases(path: Path = PHRASINGS) -> List[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
 
 
-def split(cases: Sequence[dict], extra: Sequence[dict] = (), blind: Sequence[dict] = ()) -> Dict[str, List[dict]]:
+def split(cases: Sequence[dict], extra: Sequence[dict] = (), blind: Sequence[dict] = (),
+          fresh: Sequence[dict] = ()) -> Dict[str, List[dict]]:
     """All cases, the development two thirds, the held-out third (every third case), the second
-    held-out set (tests/nlu/procedure_search_extra.yml) and the blind set
-    (tests/nlu/procedure_search_blind.yml, never used for tuning) when given."""
+    held-out set (tests/nlu/procedure_search_extra.yml), the blind set
+    (tests/nlu/procedure_search_blind.yml, never used for tuning) and the fresh set
+    (tests/nlu/procedure_search_fresh.yml, written before it was run) when given."""
     out = {"all": list(cases), "dev": [c for i, c in enumerate(cases) if i % 3 != 2],
            "held-out": [c for i, c in enumerate(cases) if i % 3 == 2]}
     if extra:
         out["extra held-out"] = list(extra)
     if blind:
         out["blind"] = list(blind)
+    if fresh:
+        out["fresh"] = list(fresh)
     return out
 
 
@@ -135,6 +140,7 @@ def main(argv: Sequence[str] = ()) -> int:
     cases = load_cases()
     extra = load_cases(EXTRA) if EXTRA.exists() else []
     blind = load_cases(BLIND) if BLIND.exists() else []
+    fresh = load_cases(FRESH) if FRESH.exists() else []
     start = time.perf_counter()
     records = records_from_files(NATIONAL, CURATED)
     load = time.perf_counter() - start
@@ -142,7 +148,7 @@ def main(argv: Sequence[str] = ()) -> int:
     index = ProcedureIndex.build(records)
     build = time.perf_counter() - start
     rows = []
-    for name, subset in split(cases, extra, blind).items():
+    for name, subset in split(cases, extra, blind, fresh).items():
         rows.append((f"index (BM25 + char n-grams + rapidfuzz), {name}", evaluate(index_runner(index), subset), build))
     run, bm_build = bm25s_runner(records)
     if run is not None:
@@ -151,7 +157,7 @@ def main(argv: Sequence[str] = ()) -> int:
     sample = cases if not args.baseline_sample else cases[:: max(1, len(cases) // args.baseline_sample)]
     rows.append((f"difflib baseline, sample of {len(sample)}", evaluate(difflib_runner(records), sample), 0.0))
     print(f"Procedure search over {len(records)} records ({len(cases)} phrasings + {len(extra)} extra "
-          f"+ {len(blind)} blind; records loaded in {load:.2f} s)\n")
+          f"+ {len(blind)} blind + {len(fresh)} fresh; records loaded in {load:.2f} s)\n")
     print("| search | n | top-1 | top-3 | sure | wrong & sure | p50 ms | p95 ms | build s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r, b in rows:

@@ -4,7 +4,8 @@ A BM25 index over folded words and adjacent word pairs of procedure names and al
 weigh less), built once from plain records, so the results are the same whatever the database
 (SQLite or PostgreSQL: no full-text search of the database is used). Unknown words of a question
 are corrected against the catalogue's vocabulary with ``rapidfuzz``; everyday words ("bằng lái",
-"cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`).
+"cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`, loaded from
+``data/search_vocabulary.yml``). A word a name repeats counts once; numbers lose leading zeros.
 The candidates are re-ranked by how much of the question they explain and how much of their
 name the question says, with the named level ("ở tỉnh", "cấp xã") as a soft boost and the
 province's own (curated) procedures first on ties. A character n-gram TF-IDF cosine
@@ -46,6 +47,7 @@ UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its stronge
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
+CENTRAL_PENALTY, LACKS_PENALTY = 0.02, 0.04
 TYPO_CUTOFF = 80.0
 # A short word is corrected only by one dropped letter; a corrected word counts at most half a written
 # one, less the further it is from what was written.
@@ -108,6 +110,7 @@ class ProcedureIndex:
         self._char: Optional[CharIndex] = None
         self._group: List[int] = []                    # per record: its group (same name but the level)
         self._members: List[List[int]] = []            # per group: its records
+        self._contested: List[List[int]] = []          # per record: other groups whose name it has as alias
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -158,6 +161,10 @@ class ProcedureIndex:
                 self._members.append([])
             self._group.append(g)
             self._members[g].append(len(self._group) - 1)
+        # a curated alias that is another procedure's very name ("chuyển mục đích sử dụng đất" on a record
+        # of "Giao đất, cho thuê đất, chuyển mục đích ..."): both records claim it, so neither is sure
+        self._contested = [sorted({keys[k] for k in map(st.group_key, rec.aliases) if k in keys} - {self._group[i]})
+                           for i, rec in enumerate(self.records)]
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         return self
@@ -167,10 +174,10 @@ class ProcedureIndex:
         lists: Dict[str, Tuple[List[int], List[float]]] = defaultdict(lambda: ([], []))
         for d, (doc_terms, weight) in enumerate(docs):
             norm = K1 * (1 - B + B * len(doc_terms) / avgdl)
-            for t, tf in Counter(doc_terms).items():
+            for t in dict.fromkeys(doc_terms):   # a word a long name repeats counts once
                 ids, ws = lists[t]
                 ids.append(d)
-                ws.append(weight * self._idf.get(t, 0.0) * tf * (K1 + 1) / (tf + norm))
+                ws.append(weight * self._idf.get(t, 0.0) * (K1 + 1) / (1 + norm))
         return {t: (np.array(i, dtype=np.int32), np.array(w)) for t, (i, w) in lists.items()}
 
     def __len__(self) -> int:
@@ -294,7 +301,10 @@ class ProcedureIndex:
             rec_level = self._name_level[i] or rec.level
             if q.level and rec_level:
                 score += LEVEL_BONUS if rec_level == q.level else -LEVEL_MISMATCH
+            elif not q.level and rec_level == "central":   # no level said: the province's and communes' first
+                score -= CENTRAL_PENALTY
             score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - st.DEFAULTS)
+            score -= LACKS_PENALTY * len(self._lacks(q, rec.code))   # "nước ngoài" said, not in the name
             if q.implied & self._core_distinctive[i]:   # the action said ("mất": "Cấp lại ...")
                 score += ACTION_BONUS
             if rec.local:
@@ -323,14 +333,19 @@ class ProcedureIndex:
             members = self._members[g]
             ambiguous = False
             if len(members) > 1:
-                best = min(members, key=lambda m: (level is not None and self._level(m) != level,
-                                                   not self.records[m].local, self._level(m) == "central",
-                                                   m != i, self.records[m].code))
+                best = self.representative(g, level, i)
                 rec = self.records[best]
                 hit = Hit(rec.code, rec.name, hit.score)
                 ambiguous = not rec.local and sum(self._level(m) == self._level(best) for m in members) > 1
             out.append((hit, (q_cov, n_cov, char, ambiguous)))
         return out
+
+    def representative(self, group: int, level: Optional[str], first: int = -1) -> int:
+        """The member of a group that answers a citizen of this province: the level named, else the
+        province's own record, else not a central one, else ``first`` (the best-ranked)."""
+        return min(self._members[group], key=lambda m: (
+            level is not None and self._level(m) != level, not self.records[m].local, self._level(m) == "central",
+            m != first, self.records[m].code))
 
     def _name_cover(self, variant: Sequence[str], said_terms: set, plain: bool = False) -> float:
         """IDF-weighted share of a name's core terms that the question says; with ``plain``, without

@@ -13,6 +13,9 @@ or ``none`` ("not in the catalogue").
   explains the whole question and stands clear of the rest). A rival with an *extra* distinctive word ("Đăng ký lại khai
   sinh" beside "Đăng ký khai sinh") is no reason to ask: the plain record is what an unqualified
   question means.
+* never ``sure`` when the citizen said an action ("mất", "đổi": cấp lại, cấp đổi) that the best does not
+  carry out while a close candidate does, nor when the best is a curated record one of whose aliases is
+  another procedure's very name (both are offered: the data cannot tell them apart).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ NONE_BELOW, EXPLAIN_MIN, NAME_MIN = 0.45, 0.3, 0.1
 SURE_FROM, SURE_MARGIN, CONFLICT_WINDOW = 0.70, 0.10, 0.15
 SURE_QUERY, SURE_NAME, SIGNIFICANT_IDF = 0.8, 0.8, 2.5
 CLEAR_MARGIN, CLEAR_QUERY, SURE_NAME_CLEAR = 0.2, 0.95, 0.5
+ACTION_WINDOW = 0.3   # how far below the best a candidate carrying out the action said still counts
 RIVALS = 10   # candidates looked at for a word the best leaves unexplained
 LEVEL_PHRASES = frozenset({"cap tinh", "cap xa", "cap trung uong", "cap bo"})
 
@@ -46,7 +50,7 @@ def special(index: "ProcedureIndex", q, code: str) -> frozenset:
 
 
 def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "Decision":
-    from bot.catalogue.search import Decision
+    from bot.catalogue.search import Decision, Hit
 
     if not ranked:
         return Decision("none", reason="no match")
@@ -59,12 +63,26 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     if n_cov < NAME_MIN and q_cov < SURE_QUERY:  # a word or two in passing, and the rest unexplained
         return Decision("none", hits, reason=f"question says {n_cov:.2f} of the best name, explains {q_cov:.2f}")
     idx = index._idx
+    contested = index._contested[idx[top.code]]
+    if contested:   # an alias of the best is another record's name: offer that record too
+        other = index.records[index.representative(contested[0], q.level)]
+        if other.code not in {h.code for h in hits}:
+            hits = (hits[0], Hit(other.code, other.name, hits[0].score)) + hits[1:2]
+        return Decision("choose", hits, reason=f"an alias of the best is the name of {other.code}")
     missing = index._lacks(q, top.code)
     if missing:
         return Decision("choose", hits, reason=f"best lacks said {sorted(missing)}")
     extra = unsaid(index, q, top.code)
     if extra:
         return Decision("choose", hits, reason=f"best carries unsaid {sorted(extra)}")
+    # an action the citizen said ("mất", "đổi": cấp lại, cấp đổi) that the best does not carry out while
+    # a close candidate does: the words point at the other record
+    if q.implied and not q.implied & index._distinctive[idx[top.code]]:
+        for hit, _ in ranked[1:RIVALS]:
+            if hit.score < top.score - ACTION_WINDOW:
+                break
+            if q.implied & index._distinctive[idx[hit.code]]:
+                return Decision("choose", hits, reason=f"said action {sorted(q.implied)} is {hit.code}'s")
     top_special = special(index, q, top.code)
     for hit, _ in ranked[1:]:
         if hit.score < top.score - CONFLICT_WINDOW:

@@ -8,11 +8,15 @@ Everything works on folded text (no diacritics, lower case, teen-code expanded b
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+import yaml
 
 from bot.text.normalize import clean, fold, folded_words
 
 _WORD_RE = re.compile(r"\w+")
+_CODE_RE = re.compile(r"\b\d\.\d{6}\b")   # a national procedure code ("1.010719")
 
 # Chat and question words that say nothing about *which* procedure is meant. They are dropped as
 # single terms of the query (the two-word terms around them are kept, so "lễ hội" still matches).
@@ -24,127 +28,29 @@ QUERY_STOPWORDS: FrozenSet[str] = frozenset("""
     mot hai ba bon nam sau bay tam chin muoi trong ngoai tren duoi
     """.split()) - frozenset({"nam", "trong", "ngoai"})  # "lao động nam", "trong nước", "nước ngoài"
 
-# Everyday words (ordinary Vietnamese) that citizens write for the official terms of the
-# national catalogue. Each folded phrase found in a question adds the official phrase to it
-# (the citizen's own words stay). General vocabulary of the domain, not tied to any phrasing.
-COLLOQUIAL: Dict[str, str] = {
-    "bang lai": "giay phep lai xe",
-    "bang lai xe": "giay phep lai xe",
-    "gplx": "giay phep lai xe",
-    "idp": "giay phep lai xe quoc te",
-    "passport": "ho chieu",
-    "pasport": "ho chieu",
-    "visa": "thi thuc",
-    "e visa": "thi thuc dien tu",
-    "evisa": "thi thuc dien tu",
-    "thuong hieu": "nhan hieu",
-    "ban quyen": "quyen tac gia",
-    "dang kiem": "kiem dinh an toan ky thuat",
-    "nvqs": "nghia vu quan su",
-    "di nghia vu": "nghia vu quan su",
-    "nghi om": "om dau",
-    "om dau": "tro cap om dau",
-    "khoan gieng": "khai thac nuoc duoi dat",
-    "gieng khoan": "khai thac nuoc duoi dat",
-    "sua nha": "sua chua cai tao nha o",
-    "gplx quan su": "giay phep lai xe quan su",
-    "ca vet": "chung nhan dang ky xe",
-    "cavet": "chung nhan dang ky xe",
-    "ca vat": "chung nhan dang ky xe",
-    "giay dang ky xe": "chung nhan dang ky xe",
-    "bien so": "bien so xe",
-    "bam bien": "cap bien so xe",
-    "oto": "o to",
-    "moi mua": "lan dau",
-    "lam": "cap",
-    "lam lai": "cap lai",
-    "xin": "cap",
-    "lam moi": "cap moi",
-    "mst": "ma so thue",
-    "bhyt": "bao hiem y te",
-    "bhxh": "bao hiem xa hoi",
-    "bhtn": "bao hiem that nghiep",
-    "so bhxh": "so bao hiem xa hoi",
-    "so do": "giay chung nhan quyen su dung dat",
-    "so hong": "giay chung nhan quyen so huu nha o",
-    "bia do": "giay chung nhan quyen su dung dat",
-    "ho khau": "cu tru thuong tru",
-    "nhap khau ho khau": "dang ky thuong tru",
-    "lay vo": "ket hon",
-    "lay chong": "ket hon",
-    "cuoi vo": "ket hon",
-    "ly di": "ly hon",
-    "qua doi": "khai tu",
-    "dam ma": "mai tang",
-    "hkd": "ho kinh doanh",
-    "dkkd": "dang ky kinh doanh",
-    "giay phep kinh doanh": "dang ky kinh doanh",
-    "cty": "cong ty",
-    "dn": "doanh nghiep",
-    "htx": "hop tac xa",
-    "attp": "an toan thuc pham",
-    "vsattp": "an toan thuc pham",
-    "ve sinh an toan thuc pham": "an toan thuc pham",
-    "quan an": "co so kinh doanh dich vu an uong",
-    "quan com": "co so kinh doanh dich vu an uong",
-    "nha hang": "co so kinh doanh dich vu an uong",
-    "nha thuoc": "kinh doanh duoc",
-    "hieu thuoc": "kinh doanh duoc",
-    "phong kham": "kham benh chua benh",
-    "kham chua benh": "kham benh chua benh",
-    "gpmt": "giay phep moi truong",
-    "lltp": "ly lich tu phap",
-    "xay nha": "giay phep xay dung nha o",
-    "gpxd": "giay phep xay dung",
-    "luong huu": "huong luong huu",
-    "that nghiep": "tro cap that nghiep",
-    "de con": "sinh con thai san",
-    "nghi de": "thai san",
-    "con dau": "mau con dau",
-    "thuong binh": "thuong binh",
-    "online": "truc tuyen",
-    "qua mang": "truc tuyen",
-    "tren mang": "truc tuyen",
-    "vneid": "dinh danh dien tu",
-    "cmt": "chung minh nhan dan",
-    "can cuoc": "the can cuoc",
-    # general everyday vocabulary (helper G): what any speaker says for the official term
-    "boc mo": "di chuyen hai cot",
-    "cai tang": "di chuyen hai cot",
-    "di doi mo": "di chuyen hai cot",
-    "ma so thue": "dang ky thue",
-    "dong ma so thue": "cham dut hieu luc ma so thue",
-    "bien tam": "dang ky xe tam thoi",
-    "bien so tam": "dang ky xe tam thoi",
-    "sua thong tin": "dieu chinh thong tin",
-    "sinh em be": "sinh con",
-    "de em be": "sinh con",
-    "hoc nghe": "dao tao nghe",
-    "day nghe": "dao tao nghe",
-    "day lai xe": "dao tao lai xe",
-    "hoc lai xe": "dao tao lai xe",
-    "buon ban": "kinh doanh",
-    "ghi chu": "ghi vao so ho tich",
-    "nguoi trung quoc": "nguoi nuoc ngoai",
-    "nguoi han quoc": "nguoi nuoc ngoai",
-    "nguoi nhat": "nguoi nuoc ngoai",
-    "nguoi my": "nguoi nuoc ngoai",
-    "viet kieu": "nguoi viet nam dinh cu o nuoc ngoai",
-    "ban dich": "chu ky nguoi dich",
-    "dich thuat": "chu ky nguoi dich",
-    "ngan hang chinh sach": "vay von",
-}
+VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "search_vocabulary.yml"
 
-# Abbreviations of official names ("Khai thuế GTGT ...", "tai nạn lao động (TNLĐ)"): a name holding one is
-# also indexed under the words it stands for, and a citizen's abbreviation adds them too.
-ABBREVIATIONS: Dict[str, str] = {
-    "gtgt": "gia tri gia tang", "tncn": "thu nhap ca nhan", "tndn": "thu nhap doanh nghiep",
-    "bhxh": "bao hiem xa hoi", "bhyt": "bao hiem y te", "bhtn": "bao hiem that nghiep",
-    "tnld": "tai nan lao dong", "bnn": "benh nghe nghiep", "hdnd": "hoi dong nhan dan",
-    "ubnd": "uy ban nhan dan", "tnhh": "trach nhiem huu han", "htx": "hop tac xa",
-}
-for _abbr, _words in ABBREVIATIONS.items():
-    COLLOQUIAL.setdefault(_abbr, _words)
+
+def _folded(text: str) -> str:
+    return " ".join(_WORD_RE.findall(fold(clean(str(text)).lower())))
+
+
+def load_vocabulary(path: Path = VOCABULARY_FILE) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """The citizen vocabulary (everyday phrase -> official words) and the abbreviations of official
+    names (abbreviation -> words) of ``data/search_vocabulary.yml``, folded. An abbreviation is also
+    an everyday phrase (a citizen writes "BHYT" too) unless the file says otherwise."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    colloquial = {_folded(k): _folded(v) for k, v in (data.get("colloquial") or {}).items() if _folded(k)}
+    abbreviations = {_folded(k): _folded(v) for k, v in (data.get("abbreviations") or {}).items() if _folded(k)}
+    for abbr, words in abbreviations.items():
+        colloquial.setdefault(abbr, words)
+    return colloquial, abbreviations
+
+
+# Everyday words (ordinary Vietnamese) that citizens write for the official terms of the national
+# catalogue ("bằng lái" -> giấy phép lái xe, "sổ đỏ" -> giấy chứng nhận quyền sử dụng đất), and the
+# abbreviations of the names ("GTGT"): general vocabulary of the domain, kept as data.
+COLLOQUIAL, ABBREVIATIONS = load_vocabulary()
 
 
 def expand_abbreviations(words: Sequence[str]) -> Optional[List[str]]:
@@ -162,6 +68,8 @@ DISTINCTIVE: Tuple[Tuple[str, ...], ...] = (
      "trinh bao", "dinh chinh"),
     ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau"),
     ("toan trinh", "mot phan", "truc tiep"),
+    ("bat buoc", "tu nguyen"),
+    ("cap dac biet",),   # works of special grade, I, II: not a citizen's house (cấp III, IV)
     ("cap tinh", "cap xa", "cap trung uong", "cap bo"),
 )
 # The action a citizen says ("mất", "đổi", "hết hạn") and the distinctive phrases of the names that
@@ -182,10 +90,11 @@ ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds to
     "sang ten": ("chuyen nhuong", "thay doi"),
 }
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
-DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong"})
+DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
+                                      "bat buoc"})
 # The generic action a name starts with ("Đăng ký khai sinh", "Cấp thẻ căn cước"): what an unqualified
 # question means, so a name is not less said for it.
-GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien")
+GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien", "de nghi", "xet")
 _DISTINCTIVE_ALL: Tuple[str, ...] = tuple(sorted({p for group in DISTINCTIVE for p in group}, key=len, reverse=True))
 
 # "ở tỉnh", "công an xã", "cấp trung ương": a level the citizen names (folded, on word boundaries).
@@ -198,15 +107,22 @@ _LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
 )
 
 
+def _number(word: str) -> str:
+    """A number without its leading zeros ("mức độ 02" is "mức 2"); other words unchanged."""
+    return (word.lstrip("0") or "0") if word.isdigit() else word
+
+
 def record_words(text: Optional[str]) -> List[str]:
     """Folded words of a catalogue text (a name, an alias, a field); no teen-code expansion:
-    official texts hold none, and "B", "K" are licence classes there."""
-    return _WORD_RE.findall(fold(clean(text or "").lower()))
+    official texts hold none, and "B", "K" are licence classes there. Numbers lose leading zeros, and a
+    procedure code in a name ("Cấp giấy phép môi trường (1.010719)") is no word of it."""
+    return [_number(w) for w in _WORD_RE.findall(_CODE_RE.sub(" ", fold(clean(text or "").lower())))]
 
 
 def query_words(text: str) -> List[str]:
-    """Folded words of a citizen's text, teen-code expanded ("đk hs" -> dang ky ho so)."""
-    return folded_words(text)
+    """Folded words of a citizen's text, teen-code expanded ("đk hs" -> dang ky ho so), numbers
+    without leading zeros."""
+    return [_number(w) for w in folded_words(text)]
 
 
 def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
