@@ -20,6 +20,9 @@ from tests.support.console import ROLES, login_client
 
 ALL = ("editor", "trainer", "agent", "analyst")
 ADMIN_ONLY: Tuple[str, ...] = ()
+AGENTS = ("agent",)
+EDITORS = ("editor",)
+TRAINERS = ("trainer",)
 TRAINING_READ = ("trainer", "analyst")
 TRAINING_WRITE = ("trainer",)
 CATALOGUE_READERS = ("editor", "trainer", "analyst")
@@ -73,6 +76,43 @@ EXPECTED: Dict[Tuple[str, str], object] = {
     ("GET", "/console/api/catalogue/{code}"): CATALOGUE_READERS,
     ("PUT", "/console/api/catalogue/{code}"): CATALOGUE_WRITERS,
     ("GET", "/console/api/catalogue/{code}/history"): CATALOGUE_READERS,
+    # handoff desk (issue 13 item 4): agents
+    ("GET", "/console/handoff"): AGENTS,
+    ("POST", "/console/handoff/{ticket_id}/take"): AGENTS,
+    ("GET", "/console/handoff/{ticket_id}"): AGENTS,
+    ("POST", "/console/handoff/{ticket_id}/close"): AGENTS,
+    ("GET", "/console/api/handoff/tickets"): AGENTS,
+    ("GET", "/console/api/handoff/tickets/{ticket_id}/messages"): AGENTS,
+    ("POST", "/console/api/handoff/tickets/{ticket_id}/reply"): AGENTS,
+    # answer texts (issue 13 item 3): everyone reads, editors change
+    ("GET", "/console/texts"): ALL,
+    ("GET", "/console/texts/{name}"): ALL,
+    ("POST", "/console/texts/{name}"): EDITORS,
+    ("POST", "/console/texts/{name}/reset"): EDITORS,
+    ("POST", "/console/texts/{name}/revert"): EDITORS,
+    ("GET", "/console/api/texts"): ALL,
+    ("GET", "/console/api/texts/{name}"): ALL,
+    ("POST", "/console/api/texts/{name}/preview"): ALL,
+    ("PUT", "/console/api/texts/{name}/{variation}/{channel}"): EDITORS,
+    ("POST", "/console/api/texts/{name}/reset"): EDITORS,
+    ("POST", "/console/api/texts/{name}/revert"): EDITORS,
+    ("GET", "/console/api/texts/{name}/history"): ALL,
+    # machine endpoints with their own bearer token / loopback rule (tested in their own modules)
+    ("POST", "/console/nlg"): None,
+    ("GET", "/console/model-server/model.tar.gz"): None,
+    # retraining and model versions (issue 14 items 3-4): trainers only
+    ("GET", "/console/training/jobs"): TRAINERS,
+    ("POST", "/console/training/jobs"): TRAINERS,
+    ("GET", "/console/training/jobs/{job_id}"): TRAINERS,
+    ("GET", "/console/training/models"): TRAINERS,
+    ("POST", "/console/training/models/rollback"): TRAINERS,
+    ("POST", "/console/training/models/{version_id}/activate"): TRAINERS,
+    ("GET", "/console/api/training/jobs"): TRAINERS,
+    ("POST", "/console/api/training/jobs"): TRAINERS,
+    ("GET", "/console/api/training/jobs/{job_id}"): TRAINERS,
+    ("GET", "/console/api/training/models"): TRAINERS,
+    ("POST", "/console/api/training/models/rollback"): TRAINERS,
+    ("POST", "/console/api/training/models/{version_id}/activate"): TRAINERS,
 }
 
 
