@@ -48,6 +48,12 @@ def db() -> Iterator[Session]:
         session.close()
 
 
+DB = Depends(db, scope="function")
+"""A route's database session (``session: Session = DB``): committed when the route returns, *before* the
+response is sent. With the default request scope FastAPI (0.121+) runs the commit after sending the response,
+so a browser following a redirect could read the database before the change (a login, a new tag) was there."""
+
+
 def optional_staff(request: Request, session: Session = Depends(db),
                    conf: Settings = Depends(settings)) -> Optional[ActiveSession]:
     """The logged-in staff member, or None."""

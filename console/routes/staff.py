@@ -12,14 +12,14 @@ from bot.db.models_staff import ROLES
 from bot.staff.accounts import AccountError, create_user, list_users, set_active, set_role
 from bot.staff.audit import recent
 from bot.staff.sessions import ActiveSession, close_user_sessions
-from console.deps import db, require
+from console.deps import DB, require
 from console.templating import render
 
 router = APIRouter(tags=["staff"])
 
 
 @router.get("/console/staff", include_in_schema=False)
-def staff_page(request: Request, error: Optional[str] = None, session: Session = Depends(db),
+def staff_page(request: Request, error: Optional[str] = None, session: Session = DB,
                staff: ActiveSession = Depends(require())) -> Response:
     """Accounts: list, create, change role, enable/disable."""
     return render(request, "staff.html", {"users": list_users(session), "roles": ROLES, "error": error})
@@ -27,7 +27,7 @@ def staff_page(request: Request, error: Optional[str] = None, session: Session =
 
 @router.post("/console/staff", include_in_schema=False)
 def staff_create(request: Request, username: str = Form(...), display_name: str = Form(""), role: str = Form(...),
-                 password: str = Form(...), session: Session = Depends(db),
+                 password: str = Form(...), session: Session = DB,
                  staff: ActiveSession = Depends(require())) -> Response:
     """Create an account."""
     try:
@@ -41,7 +41,7 @@ def staff_create(request: Request, username: str = Form(...), display_name: str 
 
 @router.post("/console/staff/{user_id}", include_in_schema=False)
 def staff_update(request: Request, user_id: int, role: str = Form(...), active: Optional[str] = Form(None),
-                 session: Session = Depends(db), staff: ActiveSession = Depends(require())) -> Response:
+                 session: Session = DB, staff: ActiveSession = Depends(require())) -> Response:
     """Change an account's role or enable/disable it (its sessions end)."""
     try:
         set_role(session, user_id, role, staff.username)
@@ -56,7 +56,7 @@ def staff_update(request: Request, user_id: int, role: str = Form(...), active: 
 
 @router.get("/console/audit", include_in_schema=False)
 def audit_page(request: Request, entity: Optional[str] = Query(None, max_length=60),
-               before: Optional[int] = Query(None, ge=1), session: Session = Depends(db),
+               before: Optional[int] = Query(None, ge=1), session: Session = DB,
                staff: ActiveSession = Depends(require())) -> Response:
     """The audit log, newest first, 100 a page."""
     entries = recent(session, 100, entity=entity, before_id=before)
@@ -65,7 +65,7 @@ def audit_page(request: Request, entity: Optional[str] = Query(None, max_length=
 
 @router.get("/console/api/audit")
 def audit_api(entity: Optional[str] = Query(None, max_length=60), before: Optional[int] = Query(None, ge=1),
-              limit: int = Query(100, ge=1, le=500), session: Session = Depends(db),
+              limit: int = Query(100, ge=1, le=500), session: Session = DB,
               staff: ActiveSession = Depends(require())) -> List[Dict[str, Any]]:
     """The audit log as JSON (admin), newest first, keyset-paged with ``before``."""
     return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "entity": e.entity,
