@@ -150,11 +150,13 @@ def panels(reports: Dict[str, Report]) -> List[Panel]:
         _table(Panel("conversations", "Hội thoại theo kênh", [bar_chart(
             "Hội thoại (phiên) theo kênh", "chart-conversations", labels, _channel_series(t, "conversations"),
             stacked=True)], "traffic"), t),
-        Panel("messages", "Tin nhắn theo kênh", [bar_chart(
+        _table(Panel("messages", "Tin nhắn theo kênh", [bar_chart(
             "Tin nhắn của người dân theo kênh", "chart-messages", labels, _channel_series(t, "user_messages"),
             stacked=True), bar_chart("Tin nhắn: người dân và trợ lý", "chart-messages-both", labels,
                                      [Series("user_messages", "Người dân", t.series["user_messages"]),
                                       Series("bot_messages", "Trợ lý", t.series["bot_messages"])])], "traffic"),
+               t, ["bucket", "user_messages", "bot_messages", *[k for k in t.series if k.startswith("user_messages.")]],
+               ),
         _table(Panel("intents", "Ý định được hỏi nhiều nhất", [hbar_chart(
             "10 ý định được hỏi nhiều nhất (số tin)", "chart-intents",
             [(INTENTS.get(row["intent"], row["intent"]), row["messages"]) for row in (i.table or [])[:10]])],

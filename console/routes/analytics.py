@@ -103,7 +103,7 @@ def _freshness_out(session: Session) -> FreshnessOut:
 
 def period_query(start: Optional[str] = Query(None, max_length=10, description="first day, YYYY-MM-DD"),
                  end: Optional[str] = Query(None, max_length=10, description="last day, YYYY-MM-DD"),
-                 granularity: str = Query("day", max_length=4, description="day or week (ISO weeks)")) -> an.Period:
+                 granularity: str = Query("day", max_length=10, description="day or week (ISO weeks)")) -> an.Period:
     """The period of an analytics request (query parameters ``start``, ``end``, ``granularity``)."""
     return _period(start, end, granularity)
 

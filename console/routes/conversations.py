@@ -129,7 +129,8 @@ def _reveal(staff: ActiveSession, reveal: bool) -> bool:
 
 def _filters(start: Optional[str] = Query(None, max_length=10), end: Optional[str] = Query(None, max_length=10),
              channel: Optional[str] = Query(None, max_length=20), intent: Optional[str] = Query(None, max_length=100),
-             min_rating: Optional[int] = Query(None, ge=1, le=5), max_rating: Optional[int] = Query(None, ge=1, le=5),
+             min_rating: str = Query("", max_length=1, description="1 to 5 stars"),
+             max_rating: str = Query("", max_length=1, description="1 to 5 stars"),
              fallback: str = Query("", max_length=1, description="1: fell back at least once, 0: never"),
              handoff: str = Query("", max_length=1, description="1: asked for staff, 0: did not"),
              tag: Optional[str] = Query(None, max_length=TAG_MAX),
@@ -138,8 +139,11 @@ def _filters(start: Optional[str] = Query(None, max_length=10), end: Optional[st
     """The conversation filter of the query string (empty fields: no condition)."""
     if fallback not in TRI or handoff not in TRI or flagged not in TRI:
         raise HTTPException(400, "Bộ lọc có/không chỉ nhận 1, 0 hoặc để trống.")
+    if any(v and v not in "12345" for v in (min_rating, max_rating)):
+        raise HTTPException(400, "Điểm đánh giá phải là số nguyên từ 1 đến 5.")
     return an.ConversationFilter(start=start or None, end=end or None, channel=channel or None,
-                                 intent=intent or None, min_rating=min_rating, max_rating=max_rating,
+                                 intent=intent or None, min_rating=int(min_rating) if min_rating else None,
+                                 max_rating=int(max_rating) if max_rating else None,
                                  had_fallback=TRI[fallback], had_handoff=TRI[handoff], tag=tag or None,
                                  flagged=TRI[flagged])
 

@@ -134,7 +134,11 @@ def test_conversation_filters_and_masking(clients: dict) -> None:
     fell_back = analyst.get("/console/api/conversations", params={"fallback": "1"}).json()
     assert [c["display_id"] for c in fell_back["items"]] == ["telegram:group:-100:333", "zalo:222"]
     assert len(analyst.get("/console/api/conversations", params={"handoff": "0"}).json()["items"]) == 2
-    page = analyst.get("/console/conversations", params={"fallback": "1", "channel": "zalo"})
+    assert [c["display_id"] for c in analyst.get("/console/api/conversations", params={"min_rating": "4"}).json()[
+        "items"]] == ["telegram:group:-100:333", "telegram:111"]
+    every_field = {"start": "", "end": "", "channel": "zalo", "intent": "", "min_rating": "", "max_rating": "",
+                   "fallback": "1", "handoff": "", "flagged": "", "tag": ""}  # what the HTML form sends
+    page = analyst.get("/console/conversations", params=every_field)
     assert page.status_code == 200 and "zalo:222" in page.text and "telegram:111" not in page.text
     first = analyst.get("/console/api/conversations", params={"limit": 3}).json()
     second = analyst.get("/console/api/conversations", params={"limit": 3, "cursor": first["next_cursor"]}).json()
@@ -188,8 +192,9 @@ def test_tagging_and_flagging_roles_and_audit(clients: dict) -> None:
 
 @pytest.mark.parametrize("path, params, status", [
     ("/console/api/conversations", {"channel": "fax"}, 400),
-    ("/console/api/conversations", {"min_rating": "9"}, 422),
-    ("/console/api/conversations", {"min_rating": "abc"}, 422),
+    ("/console/api/conversations", {"min_rating": "9"}, 400),
+    ("/console/api/conversations", {"min_rating": "0"}, 400),
+    ("/console/api/conversations", {"max_rating": "abc"}, 422),
     ("/console/api/conversations", {"fallback": "x"}, 400),
     ("/console/api/conversations", {"cursor": "not-a-cursor"}, 400),
     ("/console/api/conversations", {"limit": "0"}, 422),
