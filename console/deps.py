@@ -16,6 +16,8 @@ COOKIE = "console_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_ID = 2**31 - 1
+"""The largest id a route accepts (ids are 32-bit integers in both databases)."""
 
 
 class NotLoggedIn(Exception):

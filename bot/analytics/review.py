@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -104,7 +105,8 @@ def _decode(cursor: str) -> tuple:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         last_at, sender_id = json.loads(raw)
-        if isinstance(last_at, bool) or not isinstance(last_at, (int, float)) or not isinstance(sender_id, str):
+        if (isinstance(last_at, bool) or not isinstance(last_at, (int, float)) or not isinstance(sender_id, str)
+                or "\x00" in sender_id or not math.isfinite(last_at)):
             raise ValueError
         return float(last_at), sender_id
     except (ValueError, TypeError, UnicodeDecodeError):

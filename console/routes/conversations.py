@@ -26,7 +26,7 @@ from bot.analytics.review import TAG_MAX
 from bot.staff import audit
 from bot.staff.sessions import ActiveSession
 from console.analytics_view import CHANNELS, INTENTS, decode_ref, encode_ref, vi_error
-from console.deps import DB, READ_ROLES, allowed, require
+from console.deps import DB, MAX_ID, READ_ROLES, allowed, require
 from console.templating import render
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,8 @@ def _filters(start: Optional[str] = Query(None, max_length=10), end: Optional[st
              flagged: str = Query("", max_length=1, description="1: open review flag, 0: none")
              ) -> an.ConversationFilter:
     """The conversation filter of the query string (empty fields: no condition)."""
+    if any("\x00" in (v or "") for v in (start, end, channel, intent, tag)):
+        raise HTTPException(400, "Bộ lọc chứa ký tự không hợp lệ.")
     if fallback not in TRI or handoff not in TRI or flagged not in TRI:
         raise HTTPException(400, "Bộ lọc có/không chỉ nhận 1, 0 hoặc để trống.")
     if any(v and v not in "12345" for v in (min_rating, max_rating)):
@@ -151,6 +153,8 @@ def _filters(start: Optional[str] = Query(None, max_length=10), end: Optional[st
 def _browse(session: Session, staff: ActiveSession, filters: an.ConversationFilter, cursor: Optional[str],
             limit: int, reveal: bool) -> an.ConversationPage:
     reveal = _reveal(staff, reveal)
+    if cursor and "\x00" in cursor:
+        raise HTTPException(400, vi_error(an.AnalyticsInputError("invalid page cursor")))
     try:
         page = an.browse_conversations(session, filters, limit=limit, cursor=cursor or None, reveal=reveal)
     except an.AnalyticsInputError as exc:
@@ -185,7 +189,7 @@ def conversations_page(request: Request, filters: an.ConversationFilter = Depend
 
 
 @router.get("/console/conversations/{ref}", include_in_schema=False)
-def transcript_page(request: Request, ref: str, after: int = Query(0, ge=0), reveal: bool = Query(False),
+def transcript_page(request: Request, ref: str, after: int = Query(0, ge=0, le=MAX_ID), reveal: bool = Query(False),
                     done: Optional[str] = Query(None, max_length=20), session: Session = DB,
                     staff: ActiveSession = Depends(require(*READ_ROLES))) -> Response:
     """One transcript (500 messages a page), its tags and review flag."""
@@ -202,6 +206,8 @@ def transcript_page(request: Request, ref: str, after: int = Query(0, ge=0), rev
 
 
 def _tag(session: Session, staff: ActiveSession, item: an.ConversationSummary, tag: str, add: bool) -> bool:
+    if "\x00" in tag:
+        raise HTTPException(400, "Nhãn chứa ký tự không hợp lệ.")
     try:
         changed = (an.add_tag(session, item.conversation_id, tag, by=staff.username) if add
                    else an.remove_tag(session, item.conversation_id, tag))
@@ -217,6 +223,8 @@ def _tag(session: Session, staff: ActiveSession, item: an.ConversationSummary, t
 
 def _flag(session: Session, staff: ActiveSession, item: an.ConversationSummary, reason: Optional[str],
           resolve: bool) -> bool:
+    if reason and "\x00" in reason:
+        raise HTTPException(400, "Lý do chứa ký tự không hợp lệ.")
     before = item.flag and {"reason": item.flag["reason"], "open": item.flag["resolved_at"] is None}
     if resolve:
         changed = an.resolve_flag(session, item.conversation_id, by=staff.username)
@@ -268,7 +276,7 @@ def tags_api(session: Session = DB, staff: ActiveSession = Depends(require(*READ
 
 
 @router.get("/console/api/conversations/{ref}", response_model=TranscriptOut)
-def transcript_api(ref: str, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=1000),
+def transcript_api(ref: str, after: int = Query(0, ge=0, le=MAX_ID), limit: int = Query(500, ge=1, le=1000),
                    reveal: bool = Query(False, description="unmasked (admins only; audited)"),
                    session: Session = DB,
                    staff: ActiveSession = Depends(require(*READ_ROLES))) -> TranscriptOut:

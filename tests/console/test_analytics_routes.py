@@ -204,6 +204,11 @@ def test_tagging_and_flagging_roles_and_audit(clients: dict) -> None:
     ("/console/api/conversations/" + "A" * 700, {}, 404),
     ("/console/conversations/bm9wZQ", {}, 404),
     ("/console/conversations", {"cursor": "%%%"}, 400),
+    ("/console/api/conversations", {"intent": "ask\x00fee"}, 400),
+    ("/console/api/conversations", {"tag": "\x00"}, 400),
+    ("/console/api/conversations", {"cursor": "WzEuMCwiXHUwMDAwIl0"}, 400),  # [1.0,"\u0000"]
+    ("/console/api/conversations", {"cursor": "WzFlOTk5LCJ4Il0"}, 400),  # [1e999,"x"]
+    ("/console/conversations/x", {"after": str(2**63)}, 422),
 ])
 def test_bad_review_input_is_a_clear_4xx(clients: dict, path: str, params: dict, status: int) -> None:
     response = clients["analyst"].get(path, params=params)
@@ -218,6 +223,8 @@ def test_bad_tag_bodies_are_4xx(clients: dict) -> None:
     assert analyst.post(f"/console/api/conversations/{ref}/tags", json={"tag": "   "}).status_code == 400
     assert analyst.post(f"/console/api/conversations/{ref}/tags", content=b"{not json",
                         headers={"content-type": "application/json"}).status_code == 422
+    assert analyst.post(f"/console/api/conversations/{ref}/tags", json={"tag": "a\x00b"}).status_code == 400
+    assert analyst.post(f"/console/api/conversations/{ref}/flag", json={"reason": "\x00"}).status_code == 400
     assert analyst.post("/console/api/conversations/nope/flag", json={}).status_code == 404
 
 
