@@ -10,6 +10,8 @@ of citizen messages falling back. Then it times
 * every analytics page (each report, and the dashboard with all of them) over 7 and 30 days per
   day and 365 days per ISO week, with a tail of events the rollup has not seen yet;
 * the conversation browse / search queries and a transcript;
+* the console's own pages and JSON API over HTTP (:mod:`benchmarks.console_pages`: a real
+  ``python -m console`` on the same database, an analyst logged in);
 
 each page ``BENCH_REPEAT`` times (default 20) in a fresh session, reporting median and p95.
 
@@ -141,6 +143,7 @@ def run(conversations: int = 0, repeat: int = 0) -> Dict[str, Any]:
     name = f"analytics_bench_{uuid.uuid4().hex[:8]}"
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     setup: List[Tuple[str, float, str]] = []
+    console_rows: List[Dict[str, Any]] = []
     pages: List[Dict[str, Any]] = []
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -215,12 +218,17 @@ def run(conversations: int = 0, repeat: int = 0) -> Dict[str, Any]:
                 an.transcript(s, sender)
         median, p95 = _time(read_transcript, repeat)
         pages.append({"page": "transcript of one conversation (masked)", "range": "–", "median": median, "p95": p95})
+
+        from benchmarks import console_pages
+
+        console_rows = console_pages.run(url, today, repeat)
     finally:
         get_engine(url).dispose()
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-    return {"setup": setup, "pages": pages, "repeat": repeat, "conversations": conversations}
+    return {"setup": setup, "pages": pages, "repeat": repeat, "conversations": conversations,
+            "console": console_rows}
 
 
 def _tables(result: Dict[str, Any]) -> str:
@@ -234,6 +242,10 @@ def _tables(result: Dict[str, Any]) -> str:
         lines.append(f"| {row['page']} | {row['range']} | {row['median']:.1f} | {row['p95']:.1f} | {ok} |")
     worst = max(result["pages"], key=lambda r: r["p95"])
     lines += ["", f"Slowest p95: {worst['page']} ({worst['range']}), {worst['p95']:.0f} ms."]
+    if result["console"]:
+        from benchmarks import console_pages
+
+        lines += ["", console_pages.table(result["console"], result["repeat"], TARGET_MS)]
     return "\n".join(lines)
 
 

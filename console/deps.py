@@ -56,6 +56,10 @@ def db(session: Session = Depends(_unit_of_work, scope="function")) -> Session:
     return session
 
 
+DB = Depends(db)
+"""A route's database session, short for ``Depends(db)`` (``session: Session = DB``)."""
+
+
 def optional_staff(request: Request, session: Session = Depends(db),
                    conf: Settings = Depends(settings)) -> Optional[ActiveSession]:
     """The logged-in staff member, or None."""

@@ -5,11 +5,11 @@ Pages call, with a session and a validated :func:`period`:
 * :func:`traffic`, :func:`intents`, :func:`fallback`, :func:`handoffs`, :func:`satisfaction`,
   :func:`unanswered`, :func:`reminders` (or :func:`dashboard` for all) → :class:`Report`;
 * :func:`to_csv` / :func:`chart_data` of a report;
-* :func:`browse_conversations`, :func:`transcript`, :func:`add_tag`, :func:`remove_tag`,
+* :func:`browse_conversations`, :func:`find_conversation`, :func:`transcript`, :func:`add_tag`, :func:`remove_tag`,
   :func:`flag_for_review`, :func:`resolve_flag`, :func:`tags_in_use`.
 
 The rollup job (:func:`run_rollup`, ``python -m workers.analytics``) keeps the daily tables
-current; bad input raises :class:`AnalyticsInputError` (a 4xx for the console).
+current (:func:`freshness` says how current); bad input raises :class:`AnalyticsInputError` (a 4xx for the console).
 """
 
 from bot.analytics.export import chart_data, report_rows, to_csv
@@ -35,6 +35,7 @@ from bot.analytics.review import (
     TranscriptLine,
     add_tag,
     browse_conversations,
+    find_conversation,
     flag_for_review,
     remove_tag,
     resolve_flag,
@@ -42,11 +43,12 @@ from bot.analytics.review import (
     transcript,
 )
 from bot.analytics.rollup import RollupStats, run_rollup
+from bot.analytics.status import Freshness, freshness
 
 __all__ = [
     "MAX_RANGE_DAYS", "REPORTS", "SATISFACTION_TARGET", "AnalyticsInputError", "ConversationFilter",
-    "ConversationPage", "ConversationSummary", "Period", "Report", "RollupStats", "TranscriptLine", "add_tag",
-    "browse_conversations", "chart_data", "dashboard", "fallback", "flag_for_review", "handoffs", "intents",
-    "period", "reminders", "remove_tag", "report", "report_rows", "resolve_flag", "run_rollup", "satisfaction",
-    "tags_in_use", "to_csv", "traffic", "transcript", "unanswered",
+    "ConversationPage", "ConversationSummary", "Freshness", "Period", "Report", "RollupStats", "TranscriptLine",
+    "add_tag", "browse_conversations", "chart_data", "dashboard", "fallback", "find_conversation", "flag_for_review",
+    "freshness", "handoffs", "intents", "period", "reminders", "remove_tag", "report", "report_rows", "resolve_flag",
+    "run_rollup", "satisfaction", "tags_in_use", "to_csv", "traffic", "transcript", "unanswered",
 ]

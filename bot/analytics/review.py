@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -24,6 +25,7 @@ from bot.analytics.schema import (
     CHANNEL_LABELS,
     analytics_conversation_intents,
     analytics_conversations,
+    channel_of,
     conversation_flags,
     conversation_tags,
     events,
@@ -103,7 +105,8 @@ def _decode(cursor: str) -> tuple:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         last_at, sender_id = json.loads(raw)
-        if isinstance(last_at, bool) or not isinstance(last_at, (int, float)) or not isinstance(sender_id, str):
+        if (isinstance(last_at, bool) or not isinstance(last_at, (int, float)) or not isinstance(sender_id, str)
+                or "\x00" in sender_id or not math.isfinite(last_at)):
             raise ValueError
         return float(last_at), sender_id
     except (ValueError, TypeError, UnicodeDecodeError):
@@ -187,6 +190,33 @@ def browse_conversations(session: Session, filters: Optional[ConversationFilter]
                                  r.bot_messages, r.fallback_messages) for r in rows]
     _decorate(session, [r.sender_id for r in rows], items)
     return ConversationPage(items, _encode(rows[-1].last_at, rows[-1].sender_id) if more and rows else None)
+
+
+def find_conversation(session: Session, conversation_id: str, *, reveal: bool = False) -> Optional[ConversationSummary]:
+    """The summary of one conversation (None: unknown id).
+
+    A conversation the rollup has not reached yet is summarised from its events (counts zero).
+    """
+    if not isinstance(conversation_id, str) or not conversation_id or len(conversation_id) > 255:
+        return None
+    c = analytics_conversations.c
+    row = session.execute(sa.select(analytics_conversations).where(c.sender_id == conversation_id)).first()
+    if row is not None:
+        item = ConversationSummary(row.sender_id, row.sender_id if reveal else mask_for_review(row.sender_id),
+                                   row.channel, _when(row.started_at), _when(row.last_at), row.sessions,
+                                   row.user_messages, row.bot_messages, row.fallback_messages)
+    else:
+        if not has_events(session.connection()):
+            return None
+        e = events.c
+        first, last = session.execute(sa.select(sa.func.min(e.timestamp), sa.func.max(e.timestamp))
+                                      .where(e.sender_id == conversation_id)).one()
+        if first is None:
+            return None
+        item = ConversationSummary(conversation_id, conversation_id if reveal else mask_for_review(conversation_id),
+                                   channel_of(conversation_id), _when(first), _when(last), 0, 0, 0, 0)
+    _decorate(session, [conversation_id], [item])
+    return item
 
 
 def _decorate(session: Session, ids: Sequence[str], items: List[ConversationSummary]) -> None:

@@ -142,10 +142,22 @@ def run_rollup(engine: Engine, *, full: bool = False, now: Optional[float] = Non
         conversations = rebuild_conversations(conn, max_id=max_id, dirty=dirty) if (full or days) else 0
         conn.execute(analytics_state.update().where(analytics_state.c.name == STATE)
                      .values(last_event_id=max_id, last_run_at=now, updated_at=now))
+    if full and engine.dialect.name == "postgresql":
+        _analyze(engine)
     stats = RollupStats(full, new_events, len(days), conversations, max_id, time.perf_counter() - started)
     logger.info("analytics rollup: full=%s new_events=%d days=%d conversations=%d in %.1fs",
                 stats.full, stats.new_events, stats.days, stats.conversations, stats.seconds)
     return stats
+
+
+def _analyze(engine: Engine) -> None:
+    """Fresh planner statistics after a rebuild: until autovacuum gets to them, PostgreSQL would plan the
+    rebuilt tables as nearly empty (a lookup of 50 conversations' intents became a scan of millions of rows)."""
+    from bot.analytics.schema import ROLLUP_TABLES
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ROLLUP_TABLES:
+            conn.execute(sa.text(f"ANALYZE {table.name}"))
 
 
 def watermark_of(conn: sa.engine.Connection) -> Optional[int]:

@@ -12,7 +12,7 @@ from bot.settings import Settings
 from bot.staff.accounts import authenticate
 from bot.staff.audit import record
 from bot.staff.sessions import ActiveSession, close_session, open_session
-from console.deps import COOKIE, csrf_protect, db, optional_staff, settings
+from console.deps import COOKIE, DB, csrf_protect, optional_staff, settings
 from console.templating import local_time, render
 
 router = APIRouter(tags=["auth"])
@@ -36,7 +36,7 @@ def login_page(request: Request, next: Optional[str] = None,  # noqa: A002 - the
 
 @router.post("/console/login", include_in_schema=False)
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/console/"),  # noqa: A002
-          session: Session = Depends(db), conf: Settings = Depends(settings)) -> Response:
+          session: Session = DB, conf: Settings = Depends(settings)) -> Response:
     """Check the credentials; on success set the session cookie and go on."""
     result = authenticate(session, username[:64], password[:256])
     if result.user is None:
@@ -58,7 +58,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 
 @router.post("/console/logout", include_in_schema=False)
-def logout(request: Request, staff: ActiveSession = Depends(csrf_protect), session: Session = Depends(db)) -> Response:
+def logout(request: Request, staff: ActiveSession = Depends(csrf_protect), session: Session = DB) -> Response:
     """End this session."""
     close_session(session, request.cookies.get(COOKIE))
     record(session, staff.username, "logout", "staff_session", staff.username, None, None)

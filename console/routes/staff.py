@@ -12,14 +12,14 @@ from bot.db.models_staff import ROLES
 from bot.staff.accounts import AccountError, create_user, list_users, set_active, set_role
 from bot.staff.audit import recent
 from bot.staff.sessions import ActiveSession, close_user_sessions
-from console.deps import MAX_ID, db, require
+from console.deps import DB, MAX_ID, db, require
 from console.templating import render
 
 router = APIRouter(tags=["staff"])
 
 
 @router.get("/console/staff", include_in_schema=False)
-def staff_page(request: Request, error: Optional[str] = None, session: Session = Depends(db),
+def staff_page(request: Request, error: Optional[str] = None, session: Session = DB,
                staff: ActiveSession = Depends(require())) -> Response:
     """Accounts: list, create, change role, enable/disable."""
     return render(request, "staff.html", {"users": list_users(session), "roles": ROLES, "error": error})
@@ -27,7 +27,7 @@ def staff_page(request: Request, error: Optional[str] = None, session: Session =
 
 @router.post("/console/staff", include_in_schema=False)
 def staff_create(request: Request, username: str = Form(...), display_name: str = Form(""), role: str = Form(...),
-                 password: str = Form(...), session: Session = Depends(db),
+                 password: str = Form(...), session: Session = DB,
                  staff: ActiveSession = Depends(require())) -> Response:
     """Create an account."""
     try:

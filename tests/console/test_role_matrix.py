@@ -23,6 +23,7 @@ ADMIN_ONLY: Tuple[str, ...] = ()
 AGENTS = ("agent",)
 EDITORS = ("editor",)
 TRAINERS = ("trainer",)
+ANALYSTS = ("analyst",)
 TRAINING_READ = ("trainer", "analyst")
 TRAINING_WRITE = ("trainer",)
 CATALOGUE_READERS = ("editor", "trainer", "analyst")
@@ -113,6 +114,25 @@ EXPECTED: Dict[Tuple[str, str], object] = {
     ("GET", "/console/api/training/models"): TRAINERS,
     ("POST", "/console/api/training/models/rollback"): TRAINERS,
     ("POST", "/console/api/training/models/{version_id}/activate"): TRAINERS,
+    # conversations and analytics (issue 13 items 5-6): every role reads, analysts tag, flag and refresh
+    ("GET", "/console/analytics"): ALL,
+    ("POST", "/console/analytics/refresh"): ANALYSTS,
+    ("GET", "/console/api/analytics/dashboard"): ALL,
+    ("GET", "/console/api/analytics/freshness"): ALL,
+    ("POST", "/console/api/analytics/refresh"): ANALYSTS,
+    ("GET", "/console/api/analytics/{name}"): ALL,
+    ("GET", "/console/api/analytics/{name}/csv"): ALL,
+    ("GET", "/console/conversations"): ALL,
+    ("GET", "/console/conversations/{ref}"): ALL,
+    ("POST", "/console/conversations/{ref}/tags"): ANALYSTS,
+    ("POST", "/console/conversations/{ref}/flag"): ANALYSTS,
+    ("GET", "/console/api/conversations"): ALL,
+    ("GET", "/console/api/conversations/tags"): ALL,
+    ("GET", "/console/api/conversations/{ref}"): ALL,
+    ("POST", "/console/api/conversations/{ref}/tags"): ANALYSTS,
+    ("DELETE", "/console/api/conversations/{ref}/tags"): ANALYSTS,
+    ("POST", "/console/api/conversations/{ref}/flag"): ANALYSTS,
+    ("POST", "/console/api/conversations/{ref}/flag/resolve"): ANALYSTS,
 }
 
 

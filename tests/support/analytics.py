@@ -125,3 +125,13 @@ def rollup_tables(url: str) -> Dict[str, list]:
 
     with get_engine(url).connect() as conn:
         return {t.name: sorted(tuple(r) for r in conn.execute(sa.select(t))) for t in ROLLUP_TABLES}
+
+
+def seed_console(url: str) -> None:
+    """The whole set (events, handoffs, ratings, reminders) in a migrated database, rolled up."""
+    from bot.analytics import run_rollup
+
+    create_events(url)
+    insert_events(url, conversation_rows())
+    add_side_tables(url)
+    run_rollup(get_engine(url), zone=ZONE)
