@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from bot.cli.processes import free_port, wait_for_port
 from bot.db.session import session_scope
 from bot.settings import ROOT
 from bot.staff.accounts import create_user
+from tests.support.console import stop_group
 
 PASSWORD = "benchmark-password-1"  # noqa: S105 - a throwaway account in a throwaway database
 
@@ -42,14 +42,7 @@ def console(database_url: str) -> Iterator[str]:
             wait_for_port("127.0.0.1", port, timeout=90, proc=proc)
             yield f"http://127.0.0.1:{port}"
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_group(proc)
 
 
 def _login(base: str, username: str) -> httpx.Client:

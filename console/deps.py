@@ -8,7 +8,7 @@ from typing import Callable, Iterator, Optional
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from bot.db.session import get_sessionmaker
+from bot.db.session import session_scope
 from bot.settings import Settings, get_settings
 from bot.staff.sessions import ActiveSession, resolve
 
@@ -38,15 +38,8 @@ def settings() -> Settings:
 
 
 def _unit_of_work() -> Iterator[Session]:
-    session = get_sessionmaker()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def db(session: Session = Depends(_unit_of_work, scope="function")) -> Session:
