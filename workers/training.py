@@ -73,7 +73,16 @@ def build_setup(settings: Settings, config: Optional[Path] = None) -> "JobSetup"
                     config=Path(config or settings.training_config).resolve(),
                     data_source=data_source,
                     train_command=train_command, eval_command=eval_command,
-                    thresholds=GateThresholds.from_settings(settings))
+                    thresholds=GateThresholds.from_settings(settings),
+                    baseline=local_model if settings.training_baseline_local else None)
+
+
+def local_model() -> Optional[Path]:
+    """The archive ``serve`` loads while no version is active (the newest in ``models/``), if any."""
+    from bot.cli.train import MODELS
+
+    found = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
 
 
 def run_queued(settings: Settings, setup: "JobSetup", worker: str) -> Optional[str]:
