@@ -4,8 +4,10 @@ It polls the database for a queued retrain (started from the console, or queued 
 nightly schedule at ``TRAINING_NIGHTLY_HOUR`` when the training data changed since the
 active model), claims it, trains with ``TRAINING_CONFIG`` (or ``--config``), evaluates on the
 held-out set with ``benchmarks/nlu_eval.py`` (the same code as ``make eval``), and lets the
-gate decide whether the candidate becomes the active model. ``serve`` starts it in
-development (``SCHEDULER_MODE=embedded``).
+gate decide whether the candidate becomes the active model. While no version is active, the
+first job measures the local model (what ``serve`` loads) and makes it the first version, so the
+first candidate is compared with the model in service (``TRAINING_BASELINE_LOCAL``). ``serve``
+starts it in development (``SCHEDULER_MODE=embedded``).
 
     python -m workers.training                 # run until SIGTERM
     python -m workers.training --once          # run the queued job, if any, then exit
