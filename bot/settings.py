@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     training_poll_seconds: float = 5.0  # how often an idle worker looks for a queued job
     training_lease_seconds: int = 900  # a running job without a heartbeat this long is failed
     training_nightly_hour: int = 2  # local hour of the nightly retrain (only when the data changed); -1 = off
+    # While no model version is active, the first job measures the local model (what serve loads) and makes
+    # it the first active version, so the gate compares the first candidate with the model in service.
+    training_baseline_local: bool = True
     # The evaluation gate: a candidate becomes active only if, against the active model, overall intent
     # accuracy drops by at most this many points, no intent's F1 by more than that many points, and
     # dossier_code precision and recall stay at least these values.

@@ -4,8 +4,10 @@ It polls the database for a queued retrain (started from the console, or queued 
 nightly schedule at ``TRAINING_NIGHTLY_HOUR`` when the training data changed since the
 active model), claims it, trains with ``TRAINING_CONFIG`` (or ``--config``), evaluates on the
 held-out set with ``benchmarks/nlu_eval.py`` (the same code as ``make eval``), and lets the
-gate decide whether the candidate becomes the active model. ``serve`` starts it in
-development (``SCHEDULER_MODE=embedded``).
+gate decide whether the candidate becomes the active model. While no version is active, the
+first job measures the local model (what ``serve`` loads) and makes it the first version, so the
+first candidate is compared with the model in service (``TRAINING_BASELINE_LOCAL``). ``serve``
+starts it in development (``SCHEDULER_MODE=embedded``).
 
     python -m workers.training                 # run until SIGTERM
     python -m workers.training --once          # run the queued job, if any, then exit
@@ -73,7 +75,16 @@ def build_setup(settings: Settings, config: Optional[Path] = None) -> "JobSetup"
                     config=Path(config or settings.training_config).resolve(),
                     data_source=data_source,
                     train_command=train_command, eval_command=eval_command,
-                    thresholds=GateThresholds.from_settings(settings))
+                    thresholds=GateThresholds.from_settings(settings),
+                    baseline=local_model if settings.training_baseline_local else None)
+
+
+def local_model() -> Optional[Path]:
+    """The archive ``serve`` loads while no version is active (the newest in ``models/``), if any."""
+    from bot.cli.train import MODELS
+
+    found = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
 
 
 def run_queued(settings: Settings, setup: "JobSetup", worker: str) -> Optional[str]:

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FILE = "console.yml"  # file of an intent that had no examples before the console added one
 MAX_QUERY = 200
+MAX_BULK = 500  # examples one bulk move may take (the examples page shows at most 500)
+MAX_BULK_WARNINGS = 20
 
 
 class TrainingDataError(ValueError):
@@ -168,6 +170,17 @@ def add_example(session: Session, intent: str, text: str, actor: str, source: st
     return _view(example, row.name), warnings
 
 
+@dataclass(frozen=True)
+class BulkMove:
+    """What a bulk move did: moved, merged into an identical example of the target, already there."""
+
+    intent: str
+    moved: int
+    merged: int
+    unchanged: int
+    warnings: List[str]
+
+
 def _example(session: Session, example_id: int) -> Tuple[TrainingExample, TrainingIntent]:
     row = session.execute(select(TrainingExample, TrainingIntent).join(TrainingIntent)
                           .where(TrainingExample.id == example_id)).first()
@@ -209,6 +222,47 @@ def move_example(session: Session, example_id: int, intent: str, actor: str) -> 
            {"intent": source.name}, {"intent": target.name, "text": example.text})
     mark_changed(session, actor, "training.example.move")
     return _view(example, target.name), warnings
+
+
+def move_examples(session: Session, example_ids: List[int], intent: str, actor: str) -> BulkMove:
+    """Move several examples (e.g. every one a search shows) to ``intent``: each move audited, plus one summary.
+
+    The caller rolls the session back on an error, so the move is all or nothing.
+
+    Raises:
+        TrainingDataError: no ids or too many.
+        NotFound: an unknown example or intent.
+        Conflict: an example's text is already under a third intent.
+    """
+    ids = list(dict.fromkeys(example_ids))
+    if not ids:
+        raise TrainingDataError("Chưa chọn ví dụ nào.")
+    if len(ids) > MAX_BULK:
+        raise TrainingDataError(f"Mỗi lần chuyển tối đa {MAX_BULK} ví dụ.")
+    target = intent_row(session, intent)
+    sources = dict(session.execute(select(TrainingExample.id, TrainingIntent.name).join(TrainingIntent)
+                                   .where(TrainingExample.id.in_(ids))).all())
+    missing = [i for i in ids if i not in sources]
+    if missing:
+        raise NotFound(f"Không có ví dụ #{missing[0]}.")
+    moved = merged = unchanged = 0
+    warnings: List[str] = []
+    for example_id in ids:
+        if sources[example_id] == target.name:
+            unchanged += 1
+            continue
+        view, found = move_example(session, example_id, target.name, actor)
+        merged, moved = (merged + 1, moved) if view.id != example_id else (merged, moved + 1)
+        warnings += [w for w in found if w not in warnings]
+    # an intent emptied early in the loop may have been warned about before later moves: keep the last word
+    left = sorted({name for name in sources.values() if name != target.name})
+    warnings = [w for w in warnings if "không còn ví dụ nào" not in w]
+    for name in left:
+        warnings += _left_empty(session, intent_row(session, name))
+    record(session, actor, "training.example.move_bulk", "training_intent", target.name,
+           {"intents": left, "examples": len(ids)}, {"intent": target.name, "moved": moved, "merged": merged})
+    logger.info("bulk move of %d examples to %s: %d moved, %d merged", len(ids), target.name, moved, merged)
+    return BulkMove(target.name, moved, merged, unchanged, warnings[:MAX_BULK_WARNINGS])
 
 
 def delete_example(session: Session, example_id: int, actor: str) -> List[str]:

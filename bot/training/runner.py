@@ -53,6 +53,7 @@ class JobSetup:
     eval_command: EvalCommand
     thresholds: GateThresholds = GateThresholds()
     heartbeat_s: float = 2.0
+    baseline: Optional[Callable[[], Optional[Path]]] = None  # the model served while no version is active
 
 
 class OutputFollower:
@@ -144,6 +145,7 @@ def run_job(factory: sessionmaker, job_id: int, setup: JobSetup, cwd: Path) -> s
         if code != 0 or not metrics_file.is_file():
             raise StepFailed(f"Đánh giá thất bại (mã thoát {code}). Xem nhật ký bên dưới.")
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        _ensure_baseline(factory, job_id, setup, work, cwd, tail)
         return _decide(factory, job_id, setup, archives[-1], metrics, (data_hash, snapshot_at), actor, tail)
     except StepFailed as exc:
         logger.error("training job %s failed: %s", job_id, exc)
@@ -160,6 +162,39 @@ def run_job(factory: sessionmaker, job_id: int, setup: JobSetup, cwd: Path) -> s
         return "failed"
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _ensure_baseline(factory: sessionmaker, job_id: int, setup: JobSetup, work: Path, cwd: Path,
+                     tail: List[str]) -> None:
+    """No active version yet: measure the model the assistant serves (the local one) and make it the first.
+
+    Without it the first candidate would face only the absolute rules, and a harmful first retrain
+    would replace a good model. Measured once, with the same evaluation as the candidate.
+    """
+    with factory() as session:
+        if registry.active_version(session) is not None:
+            return
+    local = setup.baseline() if setup.baseline is not None else None
+    if local is None or not local.is_file():
+        return
+    jobs.report(factory, job_id, progress=95, stage="Đang đánh giá mô hình đang phục vụ (mức so sánh đầu tiên)",
+                log_tail=tail)
+    out = work / "baseline-metrics.json"
+    code = run_child(setup.eval_command(local, out), OutputFollower(factory, job_id, (95, 98), setup.heartbeat_s,
+                                                                    tail), cwd)
+    if code != 0 or not out.is_file():
+        raise StepFailed(f"Không đánh giá được mô hình đang phục vụ để so sánh (mã thoát {code}).")
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    with factory() as session:
+        if registry.active_version(session) is not None:
+            return  # someone activated a version meanwhile: compare with that one
+        version = registry.register(session, local, setup.models_dir, trained_by="cài sẵn", metrics=metrics)
+        version.metrics = version.metrics or metrics
+        registry.activate(session, version.id, "cài sẵn", actor_role="admin", action="model.baseline",
+                          reason="Mô hình đang phục vụ, đo trên tập kiểm thử: mức so sánh đầu tiên của cổng đánh giá")
+        session.commit()
+    logger.info("training job %s: the local model became version %s (the gate's first baseline)", job_id,
+                version.id)
 
 
 def _decide(factory: sessionmaker, job_id: int, setup: JobSetup, archive: Path, metrics: Dict,

@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, validator
 from sqlalchemy.orm import Session
 
 from bot.staff.sessions import ActiveSession
@@ -41,6 +41,29 @@ class MoveIn(BaseModel):
     """The intent to move an example to."""
 
     intent: str = Field(..., max_length=80)
+
+
+class BulkMoveIn(BaseModel):
+    """Examples to move together (e.g. every one a search shows) and the intent to move them to."""
+
+    ids: List[int] = Field(..., min_items=1, max_items=ex.MAX_BULK)
+    intent: str = Field(..., max_length=80)
+
+    @validator("ids", each_item=True)
+    def _id_range(cls, value: int) -> int:  # noqa: N805 - pydantic validator
+        if not 1 <= value <= MAX_ID:
+            raise ValueError("id ngoài phạm vi")
+        return value
+
+
+class BulkMoveOut(BaseModel):
+    """A bulk move's result: moved, merged into an identical example, already in the intent; warnings."""
+
+    intent: str
+    moved: int
+    merged: int
+    unchanged: int
+    warnings: List[str]
 
 
 class SpanIn(BaseModel):
@@ -133,6 +156,16 @@ def examples_api(q: str = Query("", max_length=200), intent: Optional[str] = Que
 def add_example_api(body: ExampleIn, session: Session = Depends(db), staff: ActiveSession = Depends(WRITE)) -> Any:
     """Add an example (annotated text) to an intent."""
     return _run(lambda: _change(*ex.add_example(session, body.intent, body.text, staff.username)))
+
+
+@router.post("/console/api/training/examples/move", response_model=BulkMoveOut)
+def move_examples_api(body: BulkMoveIn, session: Session = Depends(db), staff: ActiveSession = Depends(WRITE)) -> Any:
+    """Move several examples to another intent, all or nothing (each move and the whole are audited)."""
+    try:
+        return BulkMoveOut(**ex.move_examples(session, body.ids, body.intent, staff.username).__dict__)
+    except ex.TrainingDataError as exc:
+        session.rollback()  # nothing of a failed bulk move stays
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
 
 @router.post("/console/api/training/examples/{example_id}/move", response_model=ChangeOut)

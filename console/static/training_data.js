@@ -133,6 +133,37 @@
       api("POST", url, body).then(done(message), fail);
     });
   }
+  // --- examples: move every selected example at once (all or nothing, after a confirmation) ---
+  var bulk = document.getElementById("bulk-move");
+  if (bulk) {
+    var picks = Array.prototype.slice.call(document.querySelectorAll("table.examples input.pick"));
+    var selectAll = document.getElementById("select-all");
+    var chosen = function () { return picks.filter(function (box) { return box.checked; }); };
+    var refresh = function () {
+      var count = chosen().length;
+      document.getElementById("bulk-count").textContent = "Đã chọn " + count + " ví dụ.";
+      bulk.querySelector("button[type=submit]").disabled = count === 0;
+      selectAll.checked = count > 0 && count === picks.length;
+      selectAll.indeterminate = count > 0 && count < picks.length;
+    };
+    selectAll.addEventListener("change", function () {
+      picks.forEach(function (box) { box.checked = selectAll.checked; });
+      refresh();
+    });
+    picks.forEach(function (box) { box.addEventListener("change", refresh); });
+    bulk.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var ids = chosen().map(function (box) { return Number(box.closest("tr[data-id]").getAttribute("data-id")); });
+      var intent = bulk.querySelector("select[name=intent]").value;
+      if (!ids.length) { return; }
+      if (!window.confirm("Chuyển " + ids.length + " ví dụ sang ý định " + intent + "? Mô hình sẽ học lại theo thay đổi này ở lần huấn luyện sau.")) { return; }
+      api("POST", "/console/api/training/examples/move", {ids: ids, intent: intent}).then(function (data) {
+        done("Đã chuyển " + (data.moved + data.merged) + " ví dụ sang ý định " + data.intent + ".")(data);
+      }, fail);
+    });
+    refresh();
+  }
+
   formSubmit("add-example", "/console/api/training/examples", "Đã thêm ví dụ.");
   formSubmit("add-synonym", "/console/api/training/synonyms", "Đã thêm từ đồng nghĩa.");
 })();

@@ -50,6 +50,7 @@ EXPECTED: Dict[Tuple[str, str], object] = {
     ("GET", "/console/api/training/intents"): TRAINING_READ,
     ("GET", "/console/api/training/examples"): TRAINING_READ,
     ("POST", "/console/api/training/examples"): TRAINING_WRITE,
+    ("POST", "/console/api/training/examples/move"): TRAINING_WRITE,
     ("POST", "/console/api/training/examples/{example_id}/move"): TRAINING_WRITE,
     ("DELETE", "/console/api/training/examples/{example_id}"): TRAINING_WRITE,
     ("GET", "/console/api/training/warnings"): TRAINING_READ,

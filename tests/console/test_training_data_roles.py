@@ -11,6 +11,7 @@ MUTATING = [  # method, path, body, the status a trainer or admin gets (ids 9999
     ("POST", "/console/api/training/examples", {"intent": "ask_fee", "text": "phí làm [sổ đỏ](procedure) bao nhiêu ạ"},
      201),
     ("POST", "/console/api/training/examples/999999/move", {"intent": "ask_duration"}, 404),
+    ("POST", "/console/api/training/examples/move", {"ids": [999999], "intent": "ask_duration"}, 404),
     ("DELETE", "/console/api/training/examples/999999", None, 404),
     ("POST", "/console/api/training/synonyms", {"value": "9.999999", "text": "gì đó"}, 404),
     ("DELETE", "/console/api/training/synonyms/999999", None, 404),
@@ -23,7 +24,9 @@ MUTATING = [  # method, path, body, the status a trainer or admin gets (ids 9999
 
 
 def test_every_mutating_training_route_is_listed():
-    routes = {(m, r.path) for r in create_app().routes if r.path.startswith("/console/api/training")
+    retraining = ("/console/api/training/jobs", "/console/api/training/models")  # test_training_roles.py
+    routes = {(m, r.path) for r in create_app().routes
+              if r.path.startswith("/console/api/training") and not r.path.startswith(retraining)
               for m in getattr(r, "methods", ()) if m not in {"GET", "HEAD"}}
     listed = {(m, p.replace("999999", "{example_id}" if "examples" in p else
                             "{synonym_id}" if "synonyms" in p else "{item_id}")) for m, p, _, _ in MUTATING}
@@ -75,3 +78,36 @@ def test_bad_input_is_4xx(console_url: str):
     assert client.post("/console/api/training/examples", content=b"\xff{", headers=json_header).status_code == 400
     assert client.post("/console/api/training/examples", content=b'{"intent": ', headers=json_header
                        ).status_code == 422
+
+
+def test_bulk_move_is_all_or_nothing_and_audited(console_url: str):
+    client = login_client(console_url, "trainer1")
+    ids = [client.post("/console/api/training/examples", json={"intent": "ask_place", "text": text}).json()["example"]["id"]
+           for text in ("nộp hồ sơ [sổ đỏ](procedure) ở đâu nhỉ", "lam [cccd](procedure) o dau vay")]
+    # one unknown id: nothing moves
+    failed = client.post("/console/api/training/examples/move", json={"ids": [*ids, 999999], "intent": "ask_online"})
+    assert failed.status_code == 404 and "#999999" in failed.json()["detail"]
+    listed = client.get("/console/api/training/examples", params={"intent": "ask_place"}).json()["examples"]
+    assert sorted(e["id"] for e in listed) == sorted(ids)
+
+    moved = client.post("/console/api/training/examples/move", json={"ids": [*ids, ids[0]], "intent": "ask_online"})
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert (body["intent"], body["moved"], body["merged"], body["unchanged"]) == ("ask_online", 2, 0, 0)
+    assert body["warnings"] == ["Ý định ask_place không còn ví dụ nào: mô hình sẽ không nhận ra ý định này."]
+    assert client.get("/console/api/training/examples", params={"intent": "ask_place"}).json()["total"] == 0
+    again = client.post("/console/api/training/examples/move", json={"ids": ids, "intent": "ask_online"}).json()
+    assert (again["moved"], again["unchanged"]) == (0, 2)
+
+    audit = login_client(console_url, "admin1").get("/console/api/audit", params={"limit": 500}).json()
+    moves = [e for e in audit if e["actor"] == "trainer1" and e["action"] == "training.example.move" and e["entity_id"] in map(str, ids)]
+    assert len(moves) == 2
+    bulk = [e for e in audit if e["action"] == "training.example.move_bulk"]
+    assert bulk and bulk[0]["entity_id"] == "ask_online"
+
+    for bad in ({"ids": [], "intent": "ask_online"}, {"ids": [0], "intent": "ask_online"},
+                {"ids": [2**40], "intent": "ask_online"}, {"ids": list(range(1, 502)), "intent": "ask_online"},
+                {"ids": "1,2", "intent": "ask_online"}, {"ids": ids}):
+        assert client.post("/console/api/training/examples/move", json=bad).status_code == 422, bad
+    unknown = client.post("/console/api/training/examples/move", json={"ids": ids, "intent": "ask_loan"})
+    assert unknown.status_code == 404

@@ -7,6 +7,7 @@ the pass, block and failure paths are each checked in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -87,3 +88,34 @@ def test_pass_then_block_then_fail(db_url: str, tmp_path: Path) -> None:
     third = queue_and_run(db_url, setup_for(tmp_path / "c", GOOD, train_exit=3))
     assert third.state == "failed" and "mã thoát 3" in third.error and third.running_slot is None
     assert not (tmp_path / "c" / "work" / f"job-{third.id}").exists()  # scratch space removed
+
+
+def test_first_job_measures_the_served_model_as_the_gates_baseline(db_url: str, tmp_path: Path) -> None:
+    """No active version: the local model (what the assistant serves) is measured and becomes the first one."""
+    local = tmp_path / "shipped.tar.gz"
+    local.write_bytes(b"the shipped model")
+    plain = setup_for(tmp_path / "a", HARMFUL)
+
+    def evaluate(model: Path, out_json: Path) -> List[str]:
+        metrics = json.dumps(GOOD if model == local else HARMFUL)
+        return [sys.executable, "-c", f"import pathlib; pathlib.Path({str(out_json)!r}).write_text({metrics!r})"]
+
+    calls: List[int] = []
+
+    def baseline() -> Path:
+        calls.append(1)
+        return local
+
+    setup = dataclasses.replace(plain, eval_command=evaluate, baseline=baseline)
+    first = queue_and_run(db_url, setup)
+    assert first.state == "blocked" and first.gate["has_baseline"], first.gate
+    assert any("ask_fee" in reason for reason in first.gate["reasons"])
+    with session_scope(db_url) as session:
+        active = registry.active_version(session)
+        assert active.trained_by == "cài sẵn" and active.metrics == GOOD and active.id != first.model_version_id
+        assert registry.model_path(tmp_path / "a" / "registry", active).read_bytes() == b"the shipped model"
+        actions = list(session.execute(select(AuditEntry.action).where(AuditEntry.entity == "model_version"))
+                       .scalars())
+        assert actions == ["model.baseline"]
+    second = queue_and_run(db_url, setup)  # a version is active now: the local model is not measured again
+    assert second.state == "blocked" and len(calls) == 1
