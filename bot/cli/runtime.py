@@ -106,7 +106,8 @@ def nlg_endpoint(settings: Settings, token: Optional[str]) -> Optional[Dict[str,
 
 
 def write_runtime_files(database_url: Optional[str] = None, action_port: Optional[int] = None,
-                        run_dir: Optional[Path] = None, nlg_token: Optional[str] = None) -> Dict[str, Path]:
+                        run_dir: Optional[Path] = None, nlg_token: Optional[str] = None,
+                        live_console: bool = False) -> Dict[str, Path]:
     """Endpoints and credentials of this run, readable by the owner only.
 
     Args:
@@ -114,6 +115,10 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
         action_port: the action server's port (default: ``ACTION_PORT``).
         run_dir: where to write (default: ``RUN_DIR``).
         nlg_token: the console's NLG token (default: ``CONSOLE_NLG_TOKEN``); none: no ``nlg:`` entry.
+        live_console: write the console's ``nlg:`` and ``models:`` entries — only for a Rasa server
+            that ``serve`` runs beside the console (with the local-model fallback of
+            ``integrations.model_pull``); ``rasa test`` and hand-started servers use the local model
+            and the domain's texts.
     """
     settings = get_settings()
     run_dir = run_dir or Path(settings.run_dir)
@@ -123,10 +128,10 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
         "action_endpoint": {"url": f"http://127.0.0.1:{port}/webhook"},
         "tracker_store": tracker_store_endpoint(database_url or settings.database_url),
     }
-    nlg = nlg_endpoint(settings, nlg_token or settings.console_nlg_token)
+    nlg = nlg_endpoint(settings, nlg_token or settings.console_nlg_token) if live_console else None
     if nlg:
         endpoints["nlg"] = nlg
-    models = model_server_endpoint(settings)
+    models = model_server_endpoint(settings) if live_console else None
     if models:
         endpoints["models"] = models
     paths = {"endpoints": run_dir / "endpoints.yml", "credentials": run_dir / "credentials.yml"}

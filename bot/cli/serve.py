@@ -149,7 +149,7 @@ def serve() -> int:
     """Action server + Rasa server (REST, and Telegram/Zalo when configured) + reminder worker."""
     settings = ensure_bridge_token(get_settings())
     token = nlg_token(settings)
-    paths = write_runtime_files(nlg_token=token)
+    paths = write_runtime_files(nlg_token=token, live_console=True)
     model = latest_model()
     for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (as Sanic did)
         signal.signal(signum, _interrupt)

@@ -25,7 +25,7 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def endpoints(tmp_path: Path) -> dict:
     get_settings.cache_clear()
-    paths = write_runtime_files(database_url=f"sqlite:///{tmp_path / 'x.db'}", run_dir=tmp_path)
+    paths = write_runtime_files(database_url=f"sqlite:///{tmp_path / 'x.db'}", run_dir=tmp_path, live_console=True)
     return yaml.safe_load(paths["endpoints"].read_text())
 
 
@@ -57,3 +57,11 @@ def test_fallback_fingerprint_is_the_consoles_etag(tmp_path: Path) -> None:
     assert model_argument(["rasa", "run", "--model", str(archive), "--port", "1"]) == archive
     assert model_argument(["rasa", "run", f"--model={archive}"]) == archive
     assert model_argument(["rasa", "run", "--model", str(tmp_path / "missing.tar.gz")]) is None
+
+
+def test_only_serve_points_rasa_at_the_console(fresh_settings: None, tmp_path: Path) -> None:
+    """`rasa test` and hand-started servers get neither `models:` nor `nlg:`: they use the local model."""
+    get_settings.cache_clear()
+    paths = write_runtime_files(database_url=f"sqlite:///{tmp_path / 'x.db'}", run_dir=tmp_path, nlg_token="t" * 40)
+    written = yaml.safe_load(paths["endpoints"].read_text())
+    assert "models" not in written and "nlg" not in written

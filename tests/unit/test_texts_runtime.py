@@ -43,8 +43,8 @@ def test_token_lands_in_the_private_endpoints_file(tmp_path: Path, monkeypatch: 
     monkeypatch.delenv("CONSOLE_NLG_TOKEN", raising=False)
     settings_module.get_settings.cache_clear()
     try:
-        paths = write_runtime_files(run_dir=tmp_path / "run", nlg_token=STRONG)
-        without = yaml.safe_load(write_runtime_files(run_dir=tmp_path / "run2")["endpoints"].read_text())
+        paths = write_runtime_files(run_dir=tmp_path / "run", nlg_token=STRONG, live_console=True)
+        without = yaml.safe_load(write_runtime_files(run_dir=tmp_path / "run2", live_console=True)["endpoints"].read_text())
     finally:
         settings_module.get_settings.cache_clear()
     assert stat.S_IMODE(paths["endpoints"].stat().st_mode) == 0o600
