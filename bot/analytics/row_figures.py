@@ -43,6 +43,8 @@ HANDOFFS, REMINDERS = "handoffs", "reminders"
 SETTLE_SECONDS = 900
 #: Notice states that never change again.
 FINAL_STATES = ("sent", "failed", "undeliverable", "cancelled")
+#: The other states (a state in neither list only makes the report read its day by id).
+UNSETTLED_STATES = ("pending", "claimed", "sending", "unconfirmed")
 _US = dt.timedelta(microseconds=1)
 
 
@@ -151,6 +153,52 @@ def handoff_days(session: Session, period: Period) -> Dict[dt.date, HandoffDay]:
     return days
 
 
+def _exact_day_sql(session: Session, column: Any, zone: dt.tzinfo) -> Optional[Any]:
+    """SQL of the local day of a naive-UTC column when it is exact (PostgreSQL, a named or fixed zone), else None."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    name = getattr(zone, "key", None)
+    if name:
+        return sa.cast(sa.func.timezone(name, sa.func.timezone("UTC", column)), sa.Date)
+    if isinstance(zone, dt.timezone):
+        seconds = int((zone.utcoffset(None) or dt.timedelta()).total_seconds())
+        return sa.cast(column + sa.text(f"interval '{seconds} seconds'"), sa.Date)
+    return None
+
+
+def _unsettled_notices(session: Session, period: Period, watermark: int, cut: dt.datetime) -> Dict[dt.date, Counter]:
+    """Current states of the notices the last rollup saw unsettled, per day.
+
+    Every such notice still unsettled is found by the state index; a day whose count of those equals the
+    number listed has no listed notice that settled or was deleted since (final states never change), so
+    only the other days are read by id (few: the rollup job folds settled notices in at each run).
+    """
+    n, u = NotificationLog, analytics_unsettled.c
+    in_range = (u.source == REMINDERS, u.day.between(period.start, period.end))
+    day = _exact_day_sql(session, n.created_at, period.zone)
+    days: Dict[dt.date, Counter] = {}
+    recheck: Optional[list] = None
+    if day is not None:
+        listed = dict(session.execute(sa.select(u.day, sa.func.count()).where(*in_range).group_by(u.day)).all())
+        lo, hi = period.utc_bounds()
+        for d, state, count in session.execute(
+                sa.select(day, n.state, sa.func.count())
+                .where(n.state.in_(UNSETTLED_STATES), n.created_at >= lo, n.created_at < hi, n.created_at < cut,
+                       n.id <= watermark).group_by(day, n.state)):
+            days.setdefault(d, Counter())[state] += int(count)
+        recheck = [d for d, count in listed.items() if sum(days.get(d, Counter()).values()) != count]
+        for d in recheck:
+            days.pop(d, None)
+        if not recheck:
+            return days
+    query = sa.select(u.day, n.state, sa.func.count()).join(n.__table__, n.id == u.row_id).where(*in_range)
+    if recheck is not None:
+        query = query.where(u.day.in_(recheck))
+    for d, state, count in session.execute(query.group_by(u.day, n.state)):
+        days.setdefault(d, Counter())[state] += int(count)
+    return days
+
+
 def reminder_days(session: Session, period: Period) -> Dict[dt.date, Counter]:
     """Reminder notices per local day of ``period`` and state."""
     days: Dict[dt.date, Counter] = {}
@@ -162,11 +210,8 @@ def reminder_days(session: Session, period: Period) -> Dict[dt.date, Counter]:
                                                  .where(r.day.between(period.start, period.end))
                                                  .group_by(r.day, r.state)):
             days.setdefault(day, Counter())[state] += int(count)
-        u = analytics_unsettled.c
-        for day, state, count in session.execute(
-                sa.select(u.day, n.state, sa.func.count()).join(n.__table__, n.id == u.row_id)
-                .where(u.source == REMINDERS, u.day.between(period.start, period.end)).group_by(u.day, n.state)):
-            days.setdefault(day, Counter())[state] += int(count)
+        for day, states in _unsettled_notices(session, period, watermark, cut).items():  # type: ignore[arg-type]
+            days.setdefault(day, Counter()).update(states)
     for created, state in session.execute(sa.select(n.created_at, n.state)
                                           .where(*_live_filter(n, period, watermark, cut))):
         days.setdefault(local_day_of_utc(created, period.zone), Counter())[state] += 1

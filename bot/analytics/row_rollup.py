@@ -124,17 +124,12 @@ def _dirty_days(conn: sa.engine.Connection, src: _Source, zone: dt.tzinfo, water
         sa.or_(sa.and_(t.id > watermark, t.id <= max_id), t.created_at >= since))).scalars()
     days = {local_day_of_utc(value, zone) for value in created}
     u = analytics_unsettled.c
-    gone: List[int] = []
-    for row_id, day, present, settled in conn.execute(
-            sa.select(u.row_id, u.day, src.table.c.id, src.settled_sql(src.table))
-            .select_from(analytics_unsettled.outerjoin(src.table, src.table.c.id == u.row_id))
-            .where(u.source == src.name)):
-        if present is None:
-            gone.append(row_id)
-        elif settled:
-            days.add(day)
-    for i in range(0, len(gone), _BATCH):
-        conn.execute(analytics_unsettled.delete().where(u.source == src.name, u.row_id.in_(gone[i:i + _BATCH])))
+    base = src.table.c
+    listed = sa.and_(u.source == src.name, base.id == u.row_id)
+    days.update(conn.execute(sa.select(u.day).distinct().select_from(analytics_unsettled.join(src.table, listed))
+                             .where(src.settled_sql(src.table))).scalars())
+    conn.execute(analytics_unsettled.delete().where(  # listed rows deleted since (retention, cascades)
+        u.source == src.name, ~sa.exists().where(base.id == u.row_id)))
     return days
 
 
