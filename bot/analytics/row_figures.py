@@ -153,9 +153,9 @@ def handoff_days(session: Session, period: Period) -> Dict[dt.date, HandoffDay]:
     return days
 
 
-def _exact_day_sql(session: Session, column: Any, zone: dt.tzinfo) -> Optional[Any]:
+def exact_day_sql(dialect: str, column: Any, zone: dt.tzinfo) -> Optional[Any]:
     """SQL of the local day of a naive-UTC column when it is exact (PostgreSQL, a named or fixed zone), else None."""
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect != "postgresql":
         return None
     name = getattr(zone, "key", None)
     if name:
@@ -175,7 +175,7 @@ def _unsettled_notices(session: Session, period: Period, watermark: int, cut: dt
     """
     n, u = NotificationLog, analytics_unsettled.c
     in_range = (u.source == REMINDERS, u.day.between(period.start, period.end))
-    day = _exact_day_sql(session, n.created_at, period.zone)
+    day = exact_day_sql(session.get_bind().dialect.name, n.created_at, period.zone)
     days: Dict[dt.date, Counter] = {}
     recheck: Optional[list] = None
     if day is not None:

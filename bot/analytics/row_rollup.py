@@ -29,8 +29,10 @@ from bot.analytics.row_figures import (
     HANDOFFS,
     REMINDERS,
     SETTLE_SECONDS,
+    UNSETTLED_STATES,
     HandoffDay,
     encode_waits,
+    exact_day_sql,
     handoff_settled,
     notice_settled,
 )
@@ -54,6 +56,7 @@ class _Source:
     columns: Tuple[str, ...]  # after id and created_at
     rollup: sa.Table
     settled_sql: Callable[[sa.Table], Any]
+    unsettled_sql: Callable[[sa.Table], Any]
     settled: Callable[..., bool]
     rows: Callable[[Dict[dt.date, Any]], List[Dict[str, Any]]]
     add: Callable[[Dict[dt.date, Any], dt.date, Any], None]
@@ -79,10 +82,11 @@ def _notice_rows(days: Dict[dt.date, Any]) -> List[Dict[str, Any]]:
 
 SOURCES = (
     _Source(HANDOFFS, HandoffRequest.__table__, ("taken_at", "closed_at"), analytics_daily_handoffs,
-            lambda t: t.c.closed_at.isnot(None), lambda row: handoff_settled(row.closed_at), _handoff_rows,
-            _add_handoff),
+            lambda t: t.c.closed_at.isnot(None), lambda t: t.c.closed_at.is_(None),
+            lambda row: handoff_settled(row.closed_at), _handoff_rows, _add_handoff),
     _Source(REMINDERS, NotificationLog.__table__, ("kind", "state"), analytics_daily_reminders,
-            lambda t: t.c.state.in_(FINAL_STATES), lambda row: notice_settled(row.state), _notice_rows, _add_notice),
+            lambda t: t.c.state.in_(FINAL_STATES), lambda t: t.c.state.in_(UNSETTLED_STATES),
+            lambda row: notice_settled(row.state), _notice_rows, _add_notice),
 )
 
 
@@ -117,6 +121,23 @@ def _lock_state(conn: sa.engine.Connection, name: str, now: float) -> Tuple[Opti
     return (None if watermark is None else int(watermark)), last_run
 
 
+def _changed_listed_days(conn: sa.engine.Connection, src: _Source, zone: dt.tzinfo, watermark: int,
+                         since: dt.datetime) -> Optional[List[dt.date]]:
+    """Days where a listed row may have settled or been deleted since the last run (None: check every day).
+
+    The rows still unsettled among those the last run covered (``id <= W``, created before its cut) are all
+    listed (a settled row never changes), so a day with as many of them as listed rows has no change.
+    """
+    t, u = src.table.c, analytics_unsettled.c
+    day = exact_day_sql(conn.dialect.name, t.created_at, zone)
+    if day is None:
+        return None
+    listed = dict(conn.execute(sa.select(u.day, sa.func.count()).where(u.source == src.name).group_by(u.day)).all())
+    current = dict(conn.execute(sa.select(day, sa.func.count()).where(
+        src.unsettled_sql(src.table), t.id <= watermark, t.created_at < since).group_by(day)).all())
+    return [d for d, n in listed.items() if current.get(d, 0) != n]
+
+
 def _dirty_days(conn: sa.engine.Connection, src: _Source, zone: dt.tzinfo, watermark: int, max_id: int,
                 since: dt.datetime) -> Set[dt.date]:
     t = src.table.c
@@ -124,12 +145,16 @@ def _dirty_days(conn: sa.engine.Connection, src: _Source, zone: dt.tzinfo, water
         sa.or_(sa.and_(t.id > watermark, t.id <= max_id), t.created_at >= since))).scalars()
     days = {local_day_of_utc(value, zone) for value in created}
     u = analytics_unsettled.c
-    base = src.table.c
-    listed = sa.and_(u.source == src.name, base.id == u.row_id)
-    days.update(conn.execute(sa.select(u.day).distinct().select_from(analytics_unsettled.join(src.table, listed))
-                             .where(src.settled_sql(src.table))).scalars())
+    where = [u.source == src.name]
+    changed = _changed_listed_days(conn, src, zone, watermark, since)
+    if changed is not None:
+        if not changed:
+            return days
+        where.append(u.day.in_(changed))
+    days.update(conn.execute(sa.select(u.day).distinct().select_from(
+        analytics_unsettled.join(src.table, t.id == u.row_id)).where(*where, src.settled_sql(src.table))).scalars())
     conn.execute(analytics_unsettled.delete().where(  # listed rows deleted since (retention, cascades)
-        u.source == src.name, ~sa.exists().where(base.id == u.row_id)))
+        *where, ~sa.exists().where(t.id == u.row_id)))
     return days
 
 
