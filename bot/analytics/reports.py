@@ -3,15 +3,15 @@
 Events-based figures (traffic, intents, fallback, unanswered questions) are read from the
 daily rollups plus the tail of events the rollup job has not seen yet (``id`` above the
 watermark), so a page is current to the last message while reading only a few thousand rows.
-Handoff, satisfaction and reminder figures come from their own small tables (rows change
-state after they are written, so they are grouped at read time over indexed date columns).
+Satisfaction figures are grouped at read time over an indexed date column. Handoff and reminder
+figures (rows that change state after they are written) come from daily rollups of the rows that
+can no longer change plus the others read live (:mod:`bot.analytics.row_figures`): the same numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from bot.analytics.compute import DayFigures, compute_days
 from bot.analytics.periods import AnalyticsInputError, Period, chunks, day_bounds
 from bot.analytics.rollup import DAYS_PER_QUERY, watermark_of
+from bot.analytics.row_figures import HandoffDay, handoff_days, reminder_days, wait_quantile
 from bot.analytics.schema import (
     analytics_daily,
     analytics_daily_intents,
     analytics_daily_unanswered,
     has_events,
 )
-from bot.db.models import Feedback, HandoffRequest, NotificationLog
+from bot.db.models import Feedback
 
 logger = logging.getLogger(__name__)
 
@@ -230,40 +231,34 @@ def _as_date(value: Any) -> dt.date:
 
 
 def handoffs(session: Session, period: Period) -> Report:
-    """Requests to talk to staff, their share of conversations, and waiting time until an agent took them."""
-    lo, hi = period.utc_bounds()
-    h = HandoffRequest
+    """Requests to talk to staff, their share of conversations, and waiting time until an agent took them.
+
+    Waiting times: mean of the exact durations; median and P90 are the ``int(q·n)``-th smallest, shown at 0.1 s.
+    """
     conversations = _bucketed(period, {day: {"conversations": row[0]} for day, row in
                                        _sum_by_day(_figures(session, period)).items()}, ["conversations"])
-    day = _local_day_sql(session, h.created_at, period)
     labels = period.labels()
     index = {label: i for i, label in enumerate(labels)}
-    requests, taken, waiting = [0] * len(labels), [0] * len(labels), [0] * len(labels)
-    waits: List[List[float]] = [[] for _ in labels]
-    in_range = (h.created_at >= lo, h.created_at < hi)
-    for d, n, n_waiting in session.execute(sa.select(day, sa.func.count(), sa.func.sum(sa.case(
-            (sa.and_(h.taken_at.is_(None), h.closed_at.is_(None)), 1), else_=0))).where(*in_range).group_by(day)):
-        i = index[period.bucket(_as_date(d))]
-        requests[i] += n
-        waiting[i] += int(n_waiting or 0)
-    for d, created, took in session.execute(sa.select(day, h.created_at, h.taken_at)
-                                            .where(*in_range, h.taken_at.isnot(None))):
-        i = index[period.bucket(_as_date(d))]
-        taken[i] += 1
-        waits[i].append(max(0.0, (took - created).total_seconds()))
-    every = [w for bucket in waits for w in bucket]
+    buckets = [HandoffDay() for _ in labels]
+    every = HandoffDay()
+    for day, figures in handoff_days(session, period).items():
+        i = index.get(period.bucket(day))
+        if i is not None:
+            buckets[i].merge(figures)
+            every.merge(figures)
+    requests = [b.requests for b in buckets]
     series: Dict[str, List[Number]] = {
         "conversations": conversations["conversations"], "handoff_requests": requests,  # type: ignore[dict-item]
         "handoff_rate": [_ratio(r, c or 0) for r, c in zip(requests, conversations["conversations"])],
-        "taken": taken, "still_waiting": waiting,  # type: ignore[dict-item]
-        "wait_mean_s": [_mean(w) for w in waits], "wait_median_s": [_quantile(w, 0.5) for w in waits],
-        "wait_p90_s": [_quantile(w, 0.9) for w in waits],
+        "taken": [b.taken for b in buckets], "still_waiting": [b.still_waiting for b in buckets],
+        "wait_mean_s": [_mean(b) for b in buckets], "wait_median_s": [wait_quantile(b.waits, 0.5) for b in buckets],
+        "wait_p90_s": [wait_quantile(b.waits, 0.9) for b in buckets],
     }
     total_conv = sum(conversations["conversations"])  # type: ignore[arg-type]
-    asked = sum(requests)
-    totals = {"conversations": total_conv, "handoff_requests": asked, "handoff_rate": _ratio(asked, total_conv),
-              "taken": sum(taken), "still_waiting": sum(waiting), "wait_mean_s": _mean(every),
-              "wait_median_s": _quantile(every, 0.5), "wait_p90_s": _quantile(every, 0.9)}
+    totals = {"conversations": total_conv, "handoff_requests": every.requests,
+              "handoff_rate": _ratio(every.requests, total_conv), "taken": every.taken,
+              "still_waiting": every.still_waiting, "wait_mean_s": _mean(every),
+              "wait_median_s": wait_quantile(every.waits, 0.5), "wait_p90_s": wait_quantile(every.waits, 0.9)}
     return Report("handoffs", period, labels, series, totals)
 
 
@@ -276,15 +271,8 @@ def _sum_by_day(figures: DayFigures) -> Dict[dt.date, List[int]]:
     return out
 
 
-def _mean(values: List[float]) -> Number:
-    return round(statistics.fmean(values), 1) if values else None
-
-
-def _quantile(values: List[float], q: float) -> Number:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+def _mean(figures: HandoffDay) -> Number:
+    return round(figures.wait_sum_us / figures.taken / 1e6, 1) if figures.taken else None
 
 
 def satisfaction(session: Session, period: Period, target: float = SATISFACTION_TARGET) -> Report:
@@ -312,14 +300,10 @@ def satisfaction(session: Session, period: Period, target: float = SATISFACTION_
 
 def reminders(session: Session, period: Period) -> Report:
     """Reminder notices queued per bucket by outcome (sent, failed, undeliverable, unconfirmed, cancelled, ...)."""
-    lo, hi = period.utc_bounds()
-    n = NotificationLog
-    day = _local_day_sql(session, n.created_at, period)
     by_day: Dict[dt.date, Dict[str, float]] = defaultdict(lambda: defaultdict(int))
-    for d, state, count in session.execute(sa.select(day, n.state, sa.func.count())
-                                           .where(n.created_at >= lo, n.created_at < hi).group_by(day, n.state)):
-        outcome = "in_progress" if state in _IN_PROGRESS else state
-        by_day[_as_date(d)][outcome] += count
+    for day, states in reminder_days(session, period).items():
+        for state, count in states.items():
+            by_day[day]["in_progress" if state in _IN_PROGRESS else state] += count
     series = _bucketed(period, by_day, list(REMINDER_OUTCOMES))
     totals: Dict[str, Any] = {name: sum(values) for name, values in series.items()}  # type: ignore[arg-type]
     done = totals["sent"] + totals["failed"] + totals["undeliverable"]

@@ -15,6 +15,9 @@ Idempotent and safe to run concurrently. Each run, in one transaction:
    new events;
 5. stores ``W = M`` and ``P = now``.
 
+Before the events, each run rolls up handoff requests and reminder notices per day
+(:mod:`bot.analytics.row_rollup`, its own state rows and transactions).
+
 The first run (no watermark) and ``full=True`` rebuild every day that still has events and
 every conversation. Days whose events were all pruned (retention) keep their figures.
 
@@ -34,6 +37,7 @@ from sqlalchemy.engine import Engine
 
 from bot.analytics.compute import compute_days, rebuild_conversations, rows_of
 from bot.analytics.periods import chunks, local_day, zone_of
+from bot.analytics.row_rollup import roll_rows
 from bot.analytics.schema import analytics_state, ensure_event_indexes
 
 logger = logging.getLogger(__name__)
@@ -117,6 +121,7 @@ def run_rollup(engine: Engine, *, full: bool = False, now: Optional[float] = Non
     started = time.perf_counter()
     zone = zone_of(zone)
     now = time.time() if now is None else now
+    roll_rows(engine, now=now, zone=zone, full=full)
     if not ensure_event_indexes(engine):
         return RollupStats(full, 0, 0, 0, None, time.perf_counter() - started)
     _ensure_state_row(engine)

@@ -114,8 +114,38 @@ conversation_flags = sa.Table(
     sa.Column("resolved_at", sa.DateTime, nullable=True),
 )
 
+#: Settled handoff requests (closed: never change again) per local day of ``created_at`` (migration 0008).
+#: ``waits``: the waiting times of the day, "deciseconds:count" pairs (the report rounds to 0.1 s).
+analytics_daily_handoffs = sa.Table(
+    "analytics_daily_handoffs", Base.metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("requests", sa.Integer, nullable=False, default=0),
+    sa.Column("taken", sa.Integer, nullable=False, default=0),
+    sa.Column("wait_sum_us", sa.BigInteger, nullable=False, default=0),
+    sa.Column("waits", sa.Text, nullable=False, default=""),
+)
+
+#: Settled reminder notices (a final state) per local day of ``created_at``, kind and state (migration 0008).
+analytics_daily_reminders = sa.Table(
+    "analytics_daily_reminders", Base.metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("state", sa.String(20), primary_key=True),
+    sa.Column("notices", sa.Integer, nullable=False, default=0),
+)
+
+#: Rows a rollup saw still changing (open requests, notices not in a final state): reports read them live.
+analytics_unsettled = sa.Table(
+    "analytics_unsettled", Base.metadata,
+    sa.Column("source", sa.String(20), primary_key=True),
+    sa.Column("row_id", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Index("ix_analytics_unsettled_day", "source", "day"),
+)
+
 ROLLUP_TABLES = (analytics_daily, analytics_daily_intents, analytics_daily_unanswered,
-                 analytics_conversations, analytics_conversation_intents)
+                 analytics_conversations, analytics_conversation_intents, analytics_daily_handoffs,
+                 analytics_daily_reminders, analytics_unsettled)
 
 #: SQL of the channel of a conversation id (the prefix the server sets, see bot.conversations.identity).
 CHANNEL_SQL = ("CASE WHEN {col} LIKE 'telegram:group:%' THEN 'telegram_group' "

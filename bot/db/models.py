@@ -337,7 +337,8 @@ class NotificationLog(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     __table_args__ = (Index("ix_notification_state_next", "state", "next_attempt_at"),
-                      Index("ix_notification_log_created_at", "created_at"))
+                      Index("ix_notification_log_created_at", "created_at"),
+                      Index("ix_notification_log_state_created", "state", "created_at", "id"))  # 0008
 
 
 def optional_str(value: Optional[object]) -> Optional[str]:
