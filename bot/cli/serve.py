@@ -146,7 +146,7 @@ def supervise(children: List[Tuple[str, subprocess.Popen]], poll_s: float = 0.5)
 
 
 def serve() -> int:
-    """Action server + Rasa server (REST, and Telegram/Zalo when configured) + reminder worker."""
+    """Action server, Rasa server (REST, and Telegram/Zalo when configured), staff console and the workers."""
     settings = ensure_bridge_token(get_settings())
     token = nlg_token(settings)
     paths = write_runtime_files(nlg_token=token, live_console=True)
