@@ -39,8 +39,8 @@ RASA_MAIN = (
     "sys.argv[0] = 'rasa'\n"
     f"token = os.environ.pop({TOKEN_ENV!r}, None)\n"
     "sys.argv += ['--auth-token', token] if token else []\n"
-    "import integrations.model_pull\n"
-    "integrations.model_pull.install()\n"  # the local model when the console's model server gives none
+    "import integrations.rasa_process\n"
+    "integrations.rasa_process.install()\n"  # the one place Rasa's process is adjusted (model fallback, validator)
     "from rasa.__main__ import main\n"
     "main()\n"
 )

@@ -1,0 +1,22 @@
+"""The one place where the Rasa server's process is adjusted at start-up, before Rasa runs.
+
+``bot.cli serve`` starts Rasa as ``python -c RASA_MAIN`` (:mod:`bot.cli.serve`), which calls
+:func:`install` and then Rasa's own ``main()``. Each adjustment is a module of its own:
+
+* :mod:`integrations.model_pull` — the local model when the console's model server gives none;
+* :mod:`integrations.action_validation` — action server responses checked with a JSON-schema
+  validator compiled once instead of on every call (issue 15, docs/profile.md).
+
+``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
+slower, and without the model server fallback (they are given a local model anyway).
+"""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    """Install every adjustment (idempotent)."""
+    from integrations import action_validation, model_pull
+
+    model_pull.install()
+    action_validation.install()
