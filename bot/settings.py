@@ -6,10 +6,11 @@ defaults; outside ``APP_ENV=development`` a placeholder secret is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, ClassVar, List, Mapping, Optional, Type, TypeVar
 
 from pydantic import BaseSettings, validator
 
@@ -27,6 +28,9 @@ PLATFORM_FORMATS = {
     "zalo_oa_secret_key": re.compile(r"^[A-Za-z0-9_-]{16,64}$"),
 }
 TELEGRAM_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+
+
+G = TypeVar("G", bound="SettingsGroup")
 
 
 def development_checkout() -> bool:
@@ -316,6 +320,21 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if value is not None and not pattern.match(value):
                 raise ValueError(f"{name.upper()} does not look like a value the platform issues")
+
+
+class SettingsGroup:
+    """A dataclass of some settings (mixin): :meth:`from_settings` reads each field ``f`` from the setting
+    ``SETTING_NAMES[f]``, else from ``SETTINGS_PREFIX + f``."""
+
+    SETTINGS_PREFIX: ClassVar[str] = ""
+    SETTING_NAMES: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def from_settings(cls: Type[G], settings: Any) -> G:
+        """The values configured in ``settings`` (:class:`Settings`, or any object with those attributes)."""
+        names = {f.name: cls.SETTING_NAMES.get(f.name, cls.SETTINGS_PREFIX + f.name)
+                 for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{name: getattr(settings, setting) for name, setting in names.items()})
 
 
 @lru_cache(maxsize=1)

@@ -31,9 +31,10 @@ import asyncio
 import functools
 import logging
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Dict, Optional, Set, Type
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Type
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -179,6 +180,22 @@ class WebhookInput(InputChannel):
     def name(cls) -> str:
         """Channel name (also the URL prefix under ``/webhooks/``)."""
         return cls.channel
+
+    @classmethod
+    def required_credentials(cls, credentials: Optional[Dict[str, Any]], platform: str,
+                             keys: Dict[str, str]) -> List[str]:
+        """The values (as text) of ``keys`` (credentials key -> environment variable) in ``credentials``.
+
+        Raises:
+            RasaException: no credentials, or one of ``keys`` missing or empty.
+        """
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        values = [credentials.get(key) for key in keys]  # type: ignore[union-attr]
+        if not all(values):
+            raise RasaException(f"The {platform} channel needs {' and '.join(repr(k) for k in keys)} in its "
+                                f"credentials ({', '.join(keys.values())}).")
+        return [str(value) for value in values]
 
     def __init__(self, settings: Settings, database_url: Optional[str] = None, client: Any = None) -> None:
         self.max_body_bytes = settings.max_webhook_bytes

@@ -39,6 +39,7 @@ from bot.analytics.compute import compute_days, rebuild_conversations, rows_of
 from bot.analytics.periods import chunks, local_day, zone_of
 from bot.analytics.row_rollup import roll_rows
 from bot.analytics.schema import analytics_state, ensure_event_indexes
+from bot.analytics.state import ensure_state_row, lock_state, save_state
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +59,6 @@ class RollupStats:
     conversations: int
     watermark: Optional[int]
     seconds: float
-
-
-def _ensure_state_row(engine: Engine) -> None:
-    with engine.begin() as conn:
-        if conn.execute(sa.select(analytics_state.c.name).where(analytics_state.c.name == STATE)).first():
-            return
-    try:
-        with engine.begin() as conn:
-            conn.execute(analytics_state.insert().values(name=STATE))
-    except sa.exc.IntegrityError:  # another run inserted it first
-        pass
 
 
 def _dirty_days(conn: sa.engine.Connection, zone: dt.tzinfo, max_id: int, watermark: int, since: float) -> Set[dt.date]:
@@ -124,11 +114,9 @@ def run_rollup(engine: Engine, *, full: bool = False, now: Optional[float] = Non
     roll_rows(engine, now=now, zone=zone, full=full)
     if not ensure_event_indexes(engine):
         return RollupStats(full, 0, 0, 0, None, time.perf_counter() - started)
-    _ensure_state_row(engine)
+    ensure_state_row(engine, STATE)
     with engine.begin() as conn:
-        conn.execute(analytics_state.update().where(analytics_state.c.name == STATE).values(updated_at=now))
-        watermark, last_run = conn.execute(sa.select(analytics_state.c.last_event_id, analytics_state.c.last_run_at)
-                                           .where(analytics_state.c.name == STATE)).one()
+        watermark, last_run = lock_state(conn, STATE, now)
         max_id = int(conn.execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM events")).scalar_one())
         full = full or watermark is None
         if full and conn.dialect.name == "postgresql":
@@ -145,8 +133,7 @@ def run_rollup(engine: Engine, *, full: bool = False, now: Optional[float] = Non
         for chunk in chunks(sorted(days), DAYS_PER_QUERY):
             _write_days(conn, chunk, zone, max_id)
         conversations = rebuild_conversations(conn, max_id=max_id, dirty=dirty) if (full or days) else 0
-        conn.execute(analytics_state.update().where(analytics_state.c.name == STATE)
-                     .values(last_event_id=max_id, last_run_at=now, updated_at=now))
+        save_state(conn, STATE, max_id, now)
     if full and engine.dialect.name == "postgresql":
         _analyze(engine)
     stats = RollupStats(full, new_events, len(days), conversations, max_id, time.perf_counter() - started)

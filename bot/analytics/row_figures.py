@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -46,6 +46,7 @@ FINAL_STATES = ("sent", "failed", "undeliverable", "cancelled")
 #: The other states (a state in neither list only makes the report read its day by id).
 UNSETTLED_STATES = ("pending", "claimed", "sending", "unconfirmed")
 _US = dt.timedelta(microseconds=1)
+T = TypeVar("T")
 
 
 @dataclass
@@ -132,12 +133,28 @@ def _live_filter(table: Any, period: Period, watermark: Optional[int], cut: Opti
     return where
 
 
+def _days(session: Session, period: Period, source: str, model: Any, columns: Tuple[Any, ...], empty: Callable[[], T],
+          add: Callable[..., None], rolled: Callable[[Dict[dt.date, T], int, dt.datetime], None]) -> Dict[dt.date, T]:
+    """Figures of ``source`` (rows of ``model``) per local day of ``period``, from ``empty()`` each.
+
+    After a rollup, ``rolled(days, watermark, cut)`` adds its days and the rows it listed unsettled;
+    then each row of the tail is read live and added by ``add(figures_of_its_day, created_at, *columns)``.
+    """
+    days: Dict[dt.date, T] = {}
+    watermark, cut = _state(session, source)
+    if watermark is not None:
+        rolled(days, watermark, cut)  # type: ignore[arg-type]
+    for created, *values in session.execute(sa.select(model.created_at, *columns)
+                                            .where(*_live_filter(model, period, watermark, cut))):
+        add(days.setdefault(local_day_of_utc(created, period.zone), empty()), created, *values)
+    return days
+
+
 def handoff_days(session: Session, period: Period) -> Dict[dt.date, HandoffDay]:
     """Handoff figures per local day of ``period`` (see the module docstring)."""
-    days: Dict[dt.date, HandoffDay] = {}
-    watermark, cut = _state(session, HANDOFFS)
     h = HandoffRequest
-    if watermark is not None:
+
+    def rolled(days: Dict[dt.date, HandoffDay], _watermark: int, _cut: dt.datetime) -> None:
         r = analytics_daily_handoffs.c
         for row in session.execute(sa.select(r.day, r.requests, r.taken, r.wait_sum_us, r.waits)
                                    .where(r.day.between(period.start, period.end))):
@@ -147,10 +164,8 @@ def handoff_days(session: Session, period: Period) -> Dict[dt.date, HandoffDay]:
                 sa.select(u.day, h.created_at, h.taken_at, h.closed_at).join(h.__table__, h.id == u.row_id)
                 .where(u.source == HANDOFFS, u.day.between(period.start, period.end))):
             days.setdefault(day, HandoffDay()).add_row(created, taken_at, closed_at)
-    for created, taken_at, closed_at in session.execute(
-            sa.select(h.created_at, h.taken_at, h.closed_at).where(*_live_filter(h, period, watermark, cut))):
-        days.setdefault(local_day_of_utc(created, period.zone), HandoffDay()).add_row(created, taken_at, closed_at)
-    return days
+
+    return _days(session, period, HANDOFFS, h, (h.taken_at, h.closed_at), HandoffDay, HandoffDay.add_row, rolled)
 
 
 def exact_day_sql(dialect: str, column: Any, zone: dt.tzinfo) -> Optional[Any]:
@@ -199,20 +214,21 @@ def _unsettled_notices(session: Session, period: Period, watermark: int, cut: dt
     return days
 
 
+def _count_state(states: Counter, _created: dt.datetime, state: str) -> None:
+    states[state] += 1
+
+
 def reminder_days(session: Session, period: Period) -> Dict[dt.date, Counter]:
     """Reminder notices per local day of ``period`` and state."""
-    days: Dict[dt.date, Counter] = {}
-    watermark, cut = _state(session, REMINDERS)
-    n = NotificationLog
-    if watermark is not None:
+
+    def rolled(days: Dict[dt.date, Counter], watermark: int, cut: dt.datetime) -> None:
         r = analytics_daily_reminders.c
         for day, state, count in session.execute(sa.select(r.day, r.state, sa.func.sum(r.notices))
                                                  .where(r.day.between(period.start, period.end))
                                                  .group_by(r.day, r.state)):
             days.setdefault(day, Counter())[state] += int(count)
-        for day, states in _unsettled_notices(session, period, watermark, cut).items():  # type: ignore[arg-type]
+        for day, states in _unsettled_notices(session, period, watermark, cut).items():
             days.setdefault(day, Counter()).update(states)
-    for created, state in session.execute(sa.select(n.created_at, n.state)
-                                          .where(*_live_filter(n, period, watermark, cut))):
-        days.setdefault(local_day_of_utc(created, period.zone), Counter())[state] += 1
-    return days
+
+    n = NotificationLog
+    return _days(session, period, REMINDERS, n, (n.state,), Counter, _count_state, rolled)

@@ -39,9 +39,9 @@ from bot.analytics.row_figures import (
 from bot.analytics.schema import (
     analytics_daily_handoffs,
     analytics_daily_reminders,
-    analytics_state,
     analytics_unsettled,
 )
+from bot.analytics.state import ensure_state_row, lock_state, save_state
 from bot.db.models import HandoffRequest, NotificationLog
 
 logger = logging.getLogger(__name__)
@@ -98,27 +98,6 @@ class RowRollupStats:
     full: bool
     days: int
     unsettled: int
-
-
-def _ensure_state_row(engine: sa.engine.Engine, name: str) -> None:
-    state = analytics_state.c
-    with engine.begin() as conn:
-        if conn.execute(sa.select(state.name).where(state.name == name)).first():
-            return
-    try:
-        with engine.begin() as conn:
-            conn.execute(analytics_state.insert().values(name=name))
-    except sa.exc.IntegrityError:  # another run inserted it first
-        pass
-
-
-def _lock_state(conn: sa.engine.Connection, name: str, now: float) -> Tuple[Optional[int], Optional[float]]:
-    """Lock the source's state row (queues concurrent runs) and read the last run's watermark and start."""
-    state = analytics_state.c
-    conn.execute(analytics_state.update().where(state.name == name).values(updated_at=now))
-    watermark, last_run = conn.execute(sa.select(state.last_event_id, state.last_run_at)
-                                       .where(state.name == name)).one()
-    return (None if watermark is None else int(watermark)), last_run
 
 
 def _changed_listed_days(conn: sa.engine.Connection, src: _Source, zone: dt.tzinfo, watermark: int,
@@ -205,9 +184,9 @@ def roll_source(engine: sa.engine.Engine, src: _Source, *, now: float, zone: dt.
                 full: bool = False) -> RowRollupStats:
     """Bring one source's daily rollup up to date (see the module docstring)."""
     cut = utc_naive(now - SETTLE_SECONDS)
-    _ensure_state_row(engine, src.name)
+    ensure_state_row(engine, src.name)
     with engine.begin() as conn:
-        watermark, last_run = _lock_state(conn, src.name, now)
+        watermark, last_run = lock_state(conn, src.name, now)
         max_id = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(src.table.c.id), 0))).scalar_one())
         full = full or watermark is None or last_run is None
         unsettled = 0
@@ -220,8 +199,7 @@ def roll_source(engine: sa.engine.Engine, src: _Source, *, now: float, zone: dt.
             days = len(dirty)
             for first, last in _runs(dirty):
                 unsettled += _recompute(conn, src, zone, first, last, max_id, cut)
-        conn.execute(analytics_state.update().where(analytics_state.c.name == src.name)
-                     .values(last_event_id=max_id, last_run_at=now, updated_at=now))
+        save_state(conn, src.name, max_id, now)
     return RowRollupStats(src.name, full, days, unsettled)
 
 

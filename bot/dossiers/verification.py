@@ -33,12 +33,13 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import VerificationAttempt, utcnow
 from bot.dossiers.service import DossierRecord
+from bot.settings import SettingsGroup
 
 DAY = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
-class Budgets:
+class Budgets(SettingsGroup):
     """Verification budgets (defaults as in settings and README)."""
 
     per_sender_code: int = 3
@@ -47,14 +48,9 @@ class Budgets:
     per_sender_daily: int = 10
     proof_minutes: int = 30
 
-    @classmethod
-    def from_settings(cls, settings: object) -> "Budgets":
-        """Budgets from :class:`bot.settings.Settings`."""
-        return cls(per_sender_code=settings.verify_max_attempts,  # type: ignore[attr-defined]
-                   window_minutes=settings.verify_lock_minutes,  # type: ignore[attr-defined]
-                   per_code_daily=settings.verify_code_daily_failures,  # type: ignore[attr-defined]
-                   per_sender_daily=settings.verify_sender_daily_failures,  # type: ignore[attr-defined]
-                   proof_minutes=settings.verify_proof_minutes)  # type: ignore[attr-defined]
+    SETTING_NAMES = {"per_sender_code": "verify_max_attempts", "window_minutes": "verify_lock_minutes",
+                     "per_code_daily": "verify_code_daily_failures",
+                     "per_sender_daily": "verify_sender_daily_failures", "proof_minutes": "verify_proof_minutes"}
 
 
 @dataclass

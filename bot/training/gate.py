@@ -12,12 +12,14 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
+from bot.settings import SettingsGroup
+
 EPSILON = 1e-9  # float noise: 0.9 - 0.905 must not fail a 0.5-point rule by rounding
 
 
 @dataclass(frozen=True)
-class GateThresholds:
-    """The gate's limits (settings ``GATE_*``).
+class GateThresholds(SettingsGroup):
+    """The gate's limits (settings ``GATE_*``; :meth:`from_settings` reads them).
 
     Attributes:
         max_accuracy_drop: overall intent accuracy may drop by at most this many points.
@@ -31,11 +33,7 @@ class GateThresholds:
     min_code_precision: float = 1.0
     min_code_recall: float = 1.0
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> "GateThresholds":
-        """The thresholds configured in ``settings``."""
-        return cls(settings.gate_max_accuracy_drop, settings.gate_max_intent_f1_drop,
-                   settings.gate_min_code_precision, settings.gate_min_code_recall)
+    SETTINGS_PREFIX = "gate_"
 
 
 @dataclass(frozen=True)

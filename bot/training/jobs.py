@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import utcnow
 from bot.db.models_training import FINAL_STATES, RUNNING_STATES, TrainingJob
+from bot.db.rows import get_or_raise, newest
 from bot.staff.audit import record
 
 logger = logging.getLogger(__name__)
@@ -121,16 +122,12 @@ def get_job(session: Session, job_id: int) -> TrainingJob:
     Raises:
         JobError: unknown id.
     """
-    job = session.get(TrainingJob, job_id)
-    if job is None:
-        raise JobError("Không có lượt huấn luyện này.")
-    return job
+    return get_or_raise(session, TrainingJob, job_id, JobError("Không có lượt huấn luyện này."))
 
 
 def list_jobs(session: Session, limit: int = 50) -> List[TrainingJob]:
-    """Jobs, newest first."""
-    query = select(TrainingJob).order_by(TrainingJob.id.desc()).limit(max(1, min(limit, 200)))
-    return list(session.execute(query).scalars())
+    """Jobs, newest first (at most 200)."""
+    return newest(session, TrainingJob, limit, 200)
 
 
 def describe(job: TrainingJob) -> Dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import utcnow
 from bot.db.models_training import ModelVersion
+from bot.db.rows import get_or_raise, newest
 from bot.staff.audit import record
 
 logger = logging.getLogger(__name__)
@@ -101,9 +102,8 @@ def active_version(session: Session) -> Optional[ModelVersion]:
 
 
 def list_versions(session: Session, limit: int = 100) -> List[ModelVersion]:
-    """Versions, newest first."""
-    query = select(ModelVersion).order_by(ModelVersion.id.desc()).limit(max(1, min(limit, 500)))
-    return list(session.execute(query).scalars())
+    """Versions, newest first (at most 500)."""
+    return newest(session, ModelVersion, limit, 500)
 
 
 def get_version(session: Session, version_id: int) -> ModelVersion:
@@ -112,10 +112,7 @@ def get_version(session: Session, version_id: int) -> ModelVersion:
     Raises:
         RegistryError: unknown id.
     """
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise RegistryError("Không có phiên bản mô hình này.")
-    return version
+    return get_or_raise(session, ModelVersion, version_id, RegistryError("Không có phiên bản mô hình này."))
 
 
 def activate(session: Session, version_id: int, actor: str, *, actor_role: str, reason: Optional[str] = None,

@@ -147,17 +147,12 @@ class TelegramInput(WebhookInput):
         Everything else (API base, limits, timeouts) comes from :mod:`bot.settings`;
         ``api_base`` may be overridden in the credentials.
         """
-        if not credentials:
-            cls.raise_missing_credentials_exception()
-        token = credentials.get("access_token")
-        secret = credentials.get("webhook_secret")
-        if not token or not secret:
-            raise RasaException("The Telegram channel needs 'access_token' and 'webhook_secret' in its credentials "
-                                "(TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET).")
+        token, secret = cls.required_credentials(credentials, "Telegram", {"access_token": "TELEGRAM_BOT_TOKEN",
+                                                                           "webhook_secret": "TELEGRAM_WEBHOOK_SECRET"})
         settings = get_settings()
         return cls(
-            str(token),
-            str(secret),
+            token,
+            secret,
             bot_username=credentials.get("bot_username") or settings.telegram_bot_username,
             api_base=credentials.get("api_base") or settings.telegram_api_base,
             settings=settings,

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from rasa.core.channels.channel import OutputChannel
-from rasa.shared.exceptions import RasaException
 from sanic.request import Request
 
 from bot.conversations.reachability import mark_unreachable
@@ -123,14 +122,9 @@ class ZaloInput(WebhookInput):
 
         Base URLs, limits and the token seeds come from :mod:`bot.settings`.
         """
-        if not credentials:
-            cls.raise_missing_credentials_exception()
-        app_id = credentials.get("app_id")
-        oa_secret_key = credentials.get("oa_secret_key")
-        if not app_id or not oa_secret_key:
-            raise RasaException("The Zalo channel needs 'app_id' and 'oa_secret_key' in its credentials "
-                                "(ZALO_APP_ID, ZALO_OA_SECRET_KEY).")
-        return cls(str(app_id), str(oa_secret_key), app_secret=credentials.get("app_secret"),
+        app_id, oa_secret_key = cls.required_credentials(credentials, "Zalo", {"app_id": "ZALO_APP_ID",
+                                                                               "oa_secret_key": "ZALO_OA_SECRET_KEY"})
+        return cls(app_id, oa_secret_key, app_secret=credentials.get("app_secret"),  # type: ignore[union-attr]
                    settings=get_settings())
 
     def __init__(
