@@ -305,7 +305,8 @@ class ProcedureIndex:
                 score -= CENTRAL_PENALTY
             score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - st.DEFAULTS)
             score -= LACKS_PENALTY * len(self._lacks(q, rec.code))   # "nước ngoài" said, not in the name
-            if q.implied & self._core_distinctive[i]:   # the action said ("mất": "Cấp lại ...")
+            # the action said or implied ("đính chính", "mất": "Cấp lại ...") is the one the name carries out
+            if (q.implied | (q.distinctive & st.ACTIONS)) & self._core_distinctive[i]:
                 score += ACTION_BONUS
             if rec.local:
                 score += LOCAL_BONUS

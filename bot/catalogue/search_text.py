@@ -89,6 +89,7 @@ ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds to
     "them": ("bo sung",),
     "sang ten": ("chuyen nhuong", "thay doi"),
 }
+ACTIONS: FrozenSet[str] = frozenset(DISTINCTIVE[0])
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
 DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
                                       "bat buoc"})
@@ -102,7 +103,7 @@ _LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
     ("province", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|so|cong an|ubnd|uy ban nhan dan|uy ban)"
                             r" (?:tinh|thanh pho)\b")),
     ("commune", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|cong an|ubnd|uy ban nhan dan|uy ban)"
-                           r" (?:xa|phuong|thi tran)\b")),
+                           r" (?:xa(?! hoi\b)|phuong|thi tran)\b")),   # "nhà ở xã hội" names no commune
     ("central", re.compile(r"\b(?:cap trung uong|trung uong|cap bo|o bo|tai bo|len bo)\b")),
 )
 
@@ -170,9 +171,15 @@ def name_distinctive(words: Sequence[str]) -> FrozenSet[str]:
     return found | {"cap doi"} if list(words[:1]) == ["doi"] else found
 
 
+# "mất" before a duration or an amount is "it takes" ("mất bao lâu", "mất mấy ngày", "mất bao nhiêu
+# tiền"), not "lost": no action then. Folded, matched on the words right after "mat".
+_TAKES = re.compile(r" mat (?:bao|may|khoang|tam|chung|het|tien|phi|thoi gian|\d+|mot|hai|ba|nam|muoi|nhieu|lau|it) ")
+
+
 def implied(words: Sequence[str]) -> FrozenSet[str]:
-    """The distinctive phrases the actions said in ``words`` stand for (:data:`ACTION_IMPLIES`)."""
-    padded = f" {' '.join(words)} "
+    """The distinctive phrases the actions said in ``words`` stand for (:data:`ACTION_IMPLIES`); "mất" of a
+    duration or a cost ("mất bao lâu") is no loss."""
+    padded = _TAKES.sub(" # ", f" {' '.join(words)} ")
     return frozenset(p for action, phrases in ACTION_IMPLIES.items() if f" {action} " in padded for p in phrases)
 
 
