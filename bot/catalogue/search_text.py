@@ -126,6 +126,13 @@ def query_words(text: str) -> List[str]:
     return [_number(w) for w in folded_words(text)]
 
 
+def accented_words(text: Optional[str]) -> FrozenSet[str]:
+    """The lower-case words of ``text`` written with Vietnamese diacritics ("thuê", "thuế", "lái"), cleaned
+    (standard tone placement): what folding cannot tell apart ("thue" is thuê or thuế)."""
+    words = _WORD_RE.findall(clean(text or "").lower())
+    return frozenset(w for w in words if fold(w) != w)
+
+
 def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
     """The level a question names ("ở tỉnh" -> province) and the words left without the hint.
 
@@ -259,3 +266,8 @@ def group_key(name: str) -> str:
     if words[:2] == ["thu", "tuc"]:
         words = words[2:]
     return " ".join(words)
+
+
+def drops_one(longer: str, shorter: str) -> bool:
+    """Whether ``shorter`` is ``longer`` with one letter left out."""
+    return any(longer[:k] + longer[k + 1:] == shorter for k in range(len(longer)))

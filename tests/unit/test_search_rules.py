@@ -49,3 +49,24 @@ def test_the_action_said_outright_is_the_one_the_name_carries_out(monkeypatch):
     assert with_rule["X1"] == pytest.approx(without["X1"] + search_module.ACTION_BONUS)
     assert with_rule["X2"] == without["X2"]
     assert max(with_rule, key=with_rule.get) == "X1"
+
+
+def test_a_word_written_with_diacritics_is_not_its_homograph():
+    """"thuê" (rent) written with its diacritics: the name that has only "thuế" (tax) is another word and
+    ranks below; without diacritics ("thue") both stay possible, unpenalised."""
+    index = ProcedureIndex.build([
+        SearchRecord("TAX", "Đăng ký thuế nhà đất cho hộ gia đình", (), "Thuế", "commune"),
+        SearchRecord("RENT", "Đăng ký thuê nhà đất của hộ gia đình", (), "Nhà ở", "commune"),
+    ])
+    assert index.search("đăng ký thuê nhà đất")[0].code == "RENT"
+    assert index.search("đăng ký thuế nhà đất")[0].code == "TAX"
+    plain = {h.code: h.score for h in index.search("dang ky thue nha dat")}   # no diacritics: no penalty
+    written = {h.code: h.score for h in index.search("đăng ký thuê nhà đất")}
+    assert written["RENT"] == plain["RENT"] and written["TAX"] < plain["TAX"]
+    q = index._query("đăng ký thuê nhà đất", None)
+    assert index._accent_mismatches(q, index._idx["TAX"]) == 1
+    assert index._accent_mismatches(q, index._idx["RENT"]) == 0
+
+
+def test_accented_words_are_the_ones_folding_changes():
+    assert st.accented_words("Đăng ký THUÊ nhà ok") == frozenset({"đăng", "ký", "thuê", "nhà"})
