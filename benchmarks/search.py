@@ -28,6 +28,7 @@ PHRASINGS = ROOT / "tests" / "nlu" / "procedure_search.yml"
 EXTRA = ROOT / "tests" / "nlu" / "procedure_search_extra.yml"
 BLIND = ROOT / "tests" / "nlu" / "procedure_search_blind.yml"
 FRESH = ROOT / "tests" / "nlu" / "procedure_search_fresh.yml"
+FRESH2 = ROOT / "tests" / "nlu" / "procedure_search_fresh2.yml"
 
 
 def load_cases(path: Path = PHRASINGS) -> List[dict]:
@@ -35,11 +36,12 @@ def load_cases(path: Path = PHRASINGS) -> List[dict]:
 
 
 def split(cases: Sequence[dict], extra: Sequence[dict] = (), blind: Sequence[dict] = (),
-          fresh: Sequence[dict] = ()) -> Dict[str, List[dict]]:
+          fresh: Sequence[dict] = (), fresh2: Sequence[dict] = ()) -> Dict[str, List[dict]]:
     """All cases, the development two thirds, the held-out third (every third case), the second
     held-out set (tests/nlu/procedure_search_extra.yml), the blind set
-    (tests/nlu/procedure_search_blind.yml, never used for tuning) and the fresh set
-    (tests/nlu/procedure_search_fresh.yml, written before it was run) when given."""
+    (tests/nlu/procedure_search_blind.yml, never used for tuning), the fresh set
+    (tests/nlu/procedure_search_fresh.yml, written before it was run) and the second fresh set
+    (tests/nlu/procedure_search_fresh2.yml, written before the search was tuned again) when given."""
     out = {"all": list(cases), "dev": [c for i, c in enumerate(cases) if i % 3 != 2],
            "held-out": [c for i, c in enumerate(cases) if i % 3 == 2]}
     if extra:
@@ -48,6 +50,8 @@ def split(cases: Sequence[dict], extra: Sequence[dict] = (), blind: Sequence[dic
         out["blind"] = list(blind)
     if fresh:
         out["fresh"] = list(fresh)
+    if fresh2:
+        out["fresh 2, written before tuning"] = list(fresh2)
     return out
 
 
@@ -69,6 +73,20 @@ def evaluate(run: Callable[[str], Tuple[List[str], str, str]], cases: Sequence[d
     return {"n": len(cases), "top1": top1 / n, "top3": top3 / n, "sure": sure / n, "sure_wrong": sure_wrong,
             "p50": statistics.median(times) if times else 0.0,
             "p95": times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0}
+
+
+def misses(index: ProcedureIndex, cases: Sequence[dict]) -> List[str]:
+    """One line per case whose first hit is not right: text, expected code, the top 3 and the reason."""
+    out = []
+    for case in cases:
+        ok = {case["code"], *case.get("acceptable", [])}
+        decision = index.decide(case["text"])
+        codes = [h.code for h in decision.hits]
+        if not codes or codes[0] not in ok:
+            mark = "top3" if any(c in ok for c in codes[:3]) else "MISS"
+            got = "; ".join(f"{h.code} {h.score:.2f} {h.name[:60]}" for h in decision.hits[:3])
+            out.append(f"{mark} {case['text']!r} want {case['code']} ({decision.kind}: {decision.reason})\n    {got}")
+    return out
 
 
 def index_runner(index: ProcedureIndex) -> Callable[[str], Tuple[List[str], str, str]]:
@@ -136,28 +154,38 @@ def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-sample", type=int, default=40,
                         help="phrasings timed for the slow difflib baseline (0: all)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the slow difflib baseline")
+    parser.add_argument("--misses", metavar="ROW", default=None,
+                        help="print the wrong first hits of one row (all, dev, held-out, blind ...) and stop")
     args = parser.parse_args(list(argv) or None)
     cases = load_cases()
     extra = load_cases(EXTRA) if EXTRA.exists() else []
     blind = load_cases(BLIND) if BLIND.exists() else []
     fresh = load_cases(FRESH) if FRESH.exists() else []
+    fresh2 = load_cases(FRESH2) if FRESH2.exists() else []
     start = time.perf_counter()
     records = records_from_files(NATIONAL, CURATED)
     load = time.perf_counter() - start
     start = time.perf_counter()
     index = ProcedureIndex.build(records)
     build = time.perf_counter() - start
+    sets = split(cases, extra, blind, fresh, fresh2)
+    if args.misses:
+        lines = misses(index, sets[args.misses])
+        print("\n".join(lines) + f"\n{len(lines)} of {len(sets[args.misses])} wrong first hits")
+        return 0
     rows = []
-    for name, subset in split(cases, extra, blind, fresh).items():
+    for name, subset in sets.items():
         rows.append((f"index (BM25 + char n-grams + rapidfuzz), {name}", evaluate(index_runner(index), subset), build))
     run, bm_build = bm25s_runner(records)
     if run is not None:
         for name, subset in split(cases).items():
             rows.append((f"bm25s (ranking only), {name}", evaluate(run, subset), bm_build))
     sample = cases if not args.baseline_sample else cases[:: max(1, len(cases) // args.baseline_sample)]
-    rows.append((f"difflib baseline, sample of {len(sample)}", evaluate(difflib_runner(records), sample), 0.0))
+    if not args.no_baseline:
+        rows.append((f"difflib baseline, sample of {len(sample)}", evaluate(difflib_runner(records), sample), 0.0))
     print(f"Procedure search over {len(records)} records ({len(cases)} phrasings + {len(extra)} extra "
-          f"+ {len(blind)} blind + {len(fresh)} fresh; records loaded in {load:.2f} s)\n")
+          f"+ {len(blind)} blind + {len(fresh)} fresh + {len(fresh2)} fresh 2; records loaded in {load:.2f} s)\n")
     print("| search | n | top-1 | top-3 | sure | wrong & sure | p50 ms | p95 ms | build s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r, b in rows:

@@ -14,7 +14,8 @@ together). Records of the same name but the level note are one hit (:meth:`Proce
 
 A typo-corrected word counts less than a written one (a short word is corrected only by one dropped
 letter), the action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the
-names ("GTGT") are indexed under the words they stand for.
+names ("GTGT") are indexed under the words they stand for. A word the citizen wrote with diacritics that a
+name holds only as another word ("thuê" against "thuế", "lái" against "lại") costs that name a little.
 
 :meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons)
 or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`, the plain
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
@@ -34,6 +35,7 @@ from rapidfuzz import fuzz, process
 from bot.catalogue import search_text as st
 from bot.catalogue.search_char import CharIndex
 from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
+from bot.text.normalize import fold
 
 __all__ = ["Decision", "Hit", "ProcedureIndex", "SearchRecord", "is_local_row", "records_from_files",
            "records_from_session"]
@@ -48,6 +50,7 @@ UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its stronge
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
 CENTRAL_PENALTY, LACKS_PENALTY = 0.02, 0.04
+ACCENT_PENALTY = 0.05   # per word the citizen wrote with diacritics that the name has only as another word
 TYPO_CUTOFF = 80.0
 # A short word is corrected only by one dropped letter; a corrected word counts at most half a written
 # one, less the further it is from what was written.
@@ -84,6 +87,7 @@ class _Query:
     corrected: FrozenSet[str] = frozenset()   # words that come from a typo correction, not from the text
     implied: FrozenSet[str] = frozenset()     # distinctive phrases the actions said stand for ("mất": cấp lại)
     units: Sequence[Tuple[List[str], List[str]]] = ()   # (everyday phrase, official words) found
+    accented: Dict[str, str] = field(default_factory=dict)   # folded -> as written with diacritics
 
 
 class ProcedureIndex:
@@ -100,6 +104,8 @@ class ProcedureIndex:
         self._vocab_set: FrozenSet[str] = frozenset()
         self._name_words: List[List[List[str]]] = []   # per record, per variant (name, aliases)
         self._all_words: List[FrozenSet[str]] = []
+        self._accented: List[FrozenSet[str]] = []       # per record: its words written with diacritics
+        self._folded_accented: List[FrozenSet[str]] = []   # and those words folded
         self._all_terms: List[FrozenSet[str]] = []
         self._distinctive: List[FrozenSet[str]] = []
         self._core_distinctive: List[FrozenSet[str]] = []   # in the name's core (before qualifiers, lists)
@@ -134,6 +140,9 @@ class ProcedureIndex:
                                     + variants[1:])
             words = {w for v in variants for w in v} | set(field_words)
             self._all_words.append(frozenset(words))
+            accented = frozenset().union(*(st.accented_words(t) for t in (rec.name, *rec.aliases)))
+            self._accented.append(accented)
+            self._folded_accented.append(frozenset(fold(w) for w in accented))
             self._all_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
             self._distinctive.append(st.name_distinctive(variants[0]))
             self._core_distinctive.append(st.name_distinctive(st.core(rec.name)))
@@ -194,11 +203,11 @@ class ProcedureIndex:
         if word not in self._fixes:
             found = process.extract(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=5)
             if len(word) <= SHORT_WORD:
-                found = [f for f in found if len(f[0]) == len(word) + 1 and _drops_one(f[0], word)]
+                found = [f for f in found if len(f[0]) == len(word) + 1 and st.drops_one(f[0], word)]
             self._fixes[word] = found[0][:2] if found else None
             if found:   # a letter dropped or doubled is a likelier slip than another letter
                 best, ratio = found[0][:2]
-                slip = abs(len(best) - len(word)) == 1 and (_drops_one(best, word) or _drops_one(word, best))
+                slip = abs(len(best) - len(word)) == 1 and (st.drops_one(best, word) or st.drops_one(word, best))
                 self._fix_weight[best] = SLIP_WEIGHT if slip else min(
                     CORRECTED_WEIGHT, (ratio - TYPO_CUTOFF) / (100 - TYPO_CUTOFF))
         return self._fixes[word][0] if self._fixes[word] else word
@@ -226,7 +235,8 @@ class ProcedureIndex:
         return _Query(said=words, effective=effective, terms=terms, level=level,
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
-                      implied=st.implied(words))
+                      implied=st.implied(words),
+                      accented={fold(w): w for w in st.accented_words(text)})
 
     def _idf_of(self, word: str) -> float:
         return self._idf.get(word, self._max_idf)
@@ -305,13 +315,21 @@ class ProcedureIndex:
                 score -= CENTRAL_PENALTY
             score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - st.DEFAULTS)
             score -= LACKS_PENALTY * len(self._lacks(q, rec.code))   # "nước ngoài" said, not in the name
-            if q.implied & self._core_distinctive[i]:   # the action said ("mất": "Cấp lại ...")
+            # the action said or implied ("đính chính", "mất": "Cấp lại ...") is the one the name carries out
+            if (q.implied | (q.distinctive & st.ACTIONS)) & self._core_distinctive[i]:
                 score += ACTION_BONUS
             if rec.local:
                 score += LOCAL_BONUS
+            if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
+                score -= ACCENT_PENALTY * self._accent_mismatches(q, i)
             out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char)))
         out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, h[0].name))
         return q, self._collapse(out, q.level)
+
+    def _accent_mismatches(self, q: _Query, i: int) -> int:
+        """How many words the citizen wrote with diacritics record ``i`` has only in another accented form."""
+        return sum(1 for f, w in q.accented.items() if f in self._folded_accented[i]
+                   and w not in self._accented[i] and f not in st.QUERY_STOPWORDS)
 
     def _level(self, i: int) -> Optional[str]:
         return self._name_level[i] or self.records[i].level
@@ -380,7 +398,3 @@ class ProcedureIndex:
         q, ranked = self._ranked(text, level_hint)
         return decide(self, q, ranked)
 
-
-def _drops_one(longer: str, shorter: str) -> bool:
-    """Whether ``shorter`` is ``longer`` with one letter left out."""
-    return any(longer[:k] + longer[k + 1:] == shorter for k in range(len(longer)))

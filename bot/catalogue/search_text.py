@@ -89,6 +89,7 @@ ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds to
     "them": ("bo sung",),
     "sang ten": ("chuyen nhuong", "thay doi"),
 }
+ACTIONS: FrozenSet[str] = frozenset(DISTINCTIVE[0])
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
 DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
                                       "bat buoc"})
@@ -102,7 +103,7 @@ _LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
     ("province", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|so|cong an|ubnd|uy ban nhan dan|uy ban)"
                             r" (?:tinh|thanh pho)\b")),
     ("commune", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|cong an|ubnd|uy ban nhan dan|uy ban)"
-                           r" (?:xa|phuong|thi tran)\b")),
+                           r" (?:xa(?! hoi\b)|phuong|thi tran)\b")),   # "nhà ở xã hội" names no commune
     ("central", re.compile(r"\b(?:cap trung uong|trung uong|cap bo|o bo|tai bo|len bo)\b")),
 )
 
@@ -123,6 +124,13 @@ def query_words(text: str) -> List[str]:
     """Folded words of a citizen's text, teen-code expanded ("đk hs" -> dang ky ho so), numbers
     without leading zeros."""
     return [_number(w) for w in folded_words(text)]
+
+
+def accented_words(text: Optional[str]) -> FrozenSet[str]:
+    """The lower-case words of ``text`` written with Vietnamese diacritics ("thuê", "thuế", "lái"), cleaned
+    (standard tone placement): what folding cannot tell apart ("thue" is thuê or thuế)."""
+    words = _WORD_RE.findall(clean(text or "").lower())
+    return frozenset(w for w in words if fold(w) != w)
 
 
 def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
@@ -170,9 +178,15 @@ def name_distinctive(words: Sequence[str]) -> FrozenSet[str]:
     return found | {"cap doi"} if list(words[:1]) == ["doi"] else found
 
 
+# "mất" before a duration or an amount is "it takes" ("mất bao lâu", "mất mấy ngày", "mất bao nhiêu
+# tiền"), not "lost": no action then. Folded, matched on the words right after "mat".
+_TAKES = re.compile(r" mat (?:bao|may|khoang|tam|chung|het|tien|phi|thoi gian|\d+|mot|hai|ba|nam|muoi|nhieu|lau|it) ")
+
+
 def implied(words: Sequence[str]) -> FrozenSet[str]:
-    """The distinctive phrases the actions said in ``words`` stand for (:data:`ACTION_IMPLIES`)."""
-    padded = f" {' '.join(words)} "
+    """The distinctive phrases the actions said in ``words`` stand for (:data:`ACTION_IMPLIES`); "mất" of a
+    duration or a cost ("mất bao lâu") is no loss."""
+    padded = _TAKES.sub(" # ", f" {' '.join(words)} ")
     return frozenset(p for action, phrases in ACTION_IMPLIES.items() if f" {action} " in padded for p in phrases)
 
 
@@ -252,3 +266,8 @@ def group_key(name: str) -> str:
     if words[:2] == ["thu", "tuc"]:
         words = words[2:]
     return " ".join(words)
+
+
+def drops_one(longer: str, shorter: str) -> bool:
+    """Whether ``shorter`` is ``longer`` with one letter left out."""
+    return any(longer[:k] + longer[k + 1:] == shorter for k in range(len(longer)))

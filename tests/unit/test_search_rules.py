@@ -1,0 +1,72 @@
+"""Ranking rules of the procedure search added after the second fresh set (issue 12): each rule is
+general (no phrasing of a test set) and is checked here on small synthetic records."""
+
+import pytest
+
+from bot.catalogue import search_text as st
+from bot.catalogue.search import ProcedureIndex, SearchRecord
+
+
+@pytest.mark.parametrize("text", ["giay phep mat bao lau", "lam so do mat may ngay", "mat bao nhieu tien",
+                                  "mat 5 ngay moi co", "lam ho chieu mat tien khong"])
+def test_mat_of_a_duration_or_a_cost_is_no_loss(text):
+    assert st.implied(text.split()) == frozenset()
+
+
+@pytest.mark.parametrize("text", ["lam lai so do bi mat", "mat ho chieu", "bi mat giay phep mat bao lau"])
+def test_mat_of_a_paper_is_still_a_loss(text):
+    assert "cap lai" in st.implied(text.split())
+
+
+def test_nha_o_xa_hoi_names_no_commune():
+    assert st.level_hint("thue nha o xa hoi".split()) == (None, ["thue", "nha", "o", "xa", "hoi"])
+    assert st.level_hint("lam so do o xa".split())[0] == "commune"
+    assert st.level_hint("dong bao hiem xa hoi o xa".split())[0] == "commune"
+
+
+def test_social_housing_is_not_read_as_a_commune_question():
+    index = ProcedureIndex.build([
+        SearchRecord("T1", "Đăng ký thuế", (), "Thuế", "commune"),
+        SearchRecord("H1", "Đăng ký mua, thuê nhà ở xã hội", (), "Nhà ở", "province"),
+    ])
+    assert index.search("dang ky thue nha o xa hoi")[0].code == "H1"
+
+
+def test_the_action_said_outright_is_the_one_the_name_carries_out(monkeypatch):
+    """"điều chỉnh" said outright: the record whose name carries that action out gains the action bonus
+    (as "mất" gives it to "Cấp lại ..."); the other record's score does not move."""
+    from bot.catalogue import search as search_module
+
+    index = ProcedureIndex.build([
+        SearchRecord("X1", "Cấp điều chỉnh giấy phép xây dựng đối với công trình cấp III", (), "Xây dựng", "province"),
+        SearchRecord("X2", "Cấp giấy phép xây dựng mới đối với công trình cấp III, nhà ở riêng lẻ", (), "Xây dựng",
+                     "province"),
+    ])
+    text = "dieu chinh giay phep xay dung nha o"
+    with_rule = {h.code: h.score for h in index.search(text)}
+    monkeypatch.setattr(st, "ACTIONS", frozenset())
+    without = {h.code: h.score for h in index.search(text)}
+    assert with_rule["X1"] == pytest.approx(without["X1"] + search_module.ACTION_BONUS)
+    assert with_rule["X2"] == without["X2"]
+    assert max(with_rule, key=with_rule.get) == "X1"
+
+
+def test_a_word_written_with_diacritics_is_not_its_homograph():
+    """"thuê" (rent) written with its diacritics: the name that has only "thuế" (tax) is another word and
+    ranks below; without diacritics ("thue") both stay possible, unpenalised."""
+    index = ProcedureIndex.build([
+        SearchRecord("TAX", "Đăng ký thuế nhà đất cho hộ gia đình", (), "Thuế", "commune"),
+        SearchRecord("RENT", "Đăng ký thuê nhà đất của hộ gia đình", (), "Nhà ở", "commune"),
+    ])
+    assert index.search("đăng ký thuê nhà đất")[0].code == "RENT"
+    assert index.search("đăng ký thuế nhà đất")[0].code == "TAX"
+    plain = {h.code: h.score for h in index.search("dang ky thue nha dat")}   # no diacritics: no penalty
+    written = {h.code: h.score for h in index.search("đăng ký thuê nhà đất")}
+    assert written["RENT"] == plain["RENT"] and written["TAX"] < plain["TAX"]
+    q = index._query("đăng ký thuê nhà đất", None)
+    assert index._accent_mismatches(q, index._idx["TAX"]) == 1
+    assert index._accent_mismatches(q, index._idx["RENT"]) == 0
+
+
+def test_accented_words_are_the_ones_folding_changes():
+    assert st.accented_words("Đăng ký THUÊ nhà ok") == frozenset({"đăng", "ký", "thuê", "nhà"})
