@@ -10,7 +10,8 @@ The candidates are re-ranked by how much of the question they explain and how mu
 name the question says, with the named level ("ở tỉnh", "cấp xã") as a soft boost and the
 province's own (curated) procedures first on ties. A character n-gram TF-IDF cosine
 (:mod:`bot.catalogue.search_char`) is fused into the re-rank and adds candidates (typos, words run
-together). Records of the same name but the level note are one hit (:meth:`ProcedureIndex._collapse`).
+together). Records of the same name but the level note are one hit (:meth:`ProcedureIndex._collapse`);
+names that differ by diacritics ("thuê" / "thuế") are not the same name.
 
 A typo-corrected word counts less than a written one (a short word is corrected only by one dropped
 letter), the action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the
@@ -34,6 +35,7 @@ from rapidfuzz import fuzz, process
 
 from bot.catalogue import search_text as st
 from bot.catalogue.search_char import CharIndex
+from bot.catalogue.search_groups import build_groups
 from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
 from bot.text.normalize import fold
 
@@ -163,17 +165,7 @@ class ProcedureIndex:
         self._postings = self._invert([(t, w) for _, t, w in docs])
         self._doc_record = np.array([i for i, _, _ in docs], dtype=np.int32)
         self._field_postings = self._invert([(t, FIELD_WEIGHT) for t in fields])
-        keys: Dict[str, int] = {}
-        for rec in self.records:
-            g = keys.setdefault(st.group_key(rec.name), len(keys))
-            if g == len(self._members):
-                self._members.append([])
-            self._group.append(g)
-            self._members[g].append(len(self._group) - 1)
-        # a curated alias that is another procedure's very name ("chuyển mục đích sử dụng đất" on a record
-        # of "Giao đất, cho thuê đất, chuyển mục đích ..."): both records claim it, so neither is sure
-        self._contested = [sorted({keys[k] for k in map(st.group_key, rec.aliases) if k in keys} - {self._group[i]})
-                           for i, rec in enumerate(self.records)]
+        self._group, self._members, self._contested = build_groups(self.records)
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         return self

@@ -258,14 +258,25 @@ _LEVEL_NOTE = re.compile(r"\b(?:thuc hien )?(?:tai |o )?(?:cong an |ubnd |uy ban
 
 
 def group_key(name: str) -> str:
-    """The folded name without level notes, brackets, a leading "thủ tục" and punctuation: records
-    sharing it are one procedure published at several levels or twice."""
-    text = fold(clean(name or "").lower())
-    text = _LEVEL_NOTE.sub(" ", text)
+    """The lower-case name without level notes, brackets, a leading "thủ tục" and punctuation, its
+    diacritics kept: records sharing it are one procedure published at several levels or twice; names
+    that differ only by diacritics ("thuê" / "thuế") are two procedures."""
+    text = clean(name or "").lower()
+    folded = fold(text)
+    if len(folded) == len(text):   # the notes are found on the folded text, cut from the written one
+        for match in reversed(list(_LEVEL_NOTE.finditer(folded))):
+            text = text[: match.start()] + " " + text[match.end():]
+    else:
+        text = _LEVEL_NOTE.sub(" ", folded)
     words = _WORD_RE.findall(text)
-    if words[:2] == ["thu", "tuc"]:
+    if [fold(w) for w in words[:2]] == ["thu", "tuc"]:
         words = words[2:]
     return " ".join(words)
+
+
+def folded_key(key: str) -> str:
+    """A :func:`group_key` without diacritics: how an alias written without them names a record."""
+    return fold(key)
 
 
 def drops_one(longer: str, shorter: str) -> bool:

@@ -70,3 +70,29 @@ def test_a_word_written_with_diacritics_is_not_its_homograph():
 
 def test_accented_words_are_the_ones_folding_changes():
     assert st.accented_words("Đăng ký THUÊ nhà ok") == frozenset({"đăng", "ký", "thuê", "nhà"})
+
+
+def test_names_that_differ_only_by_diacritics_are_two_procedures():
+    """"thuê" (rent) and "thuế" (tax): two names, two hits (both offered), while the same name at two levels
+    stays one hit."""
+    assert st.group_key("Đăng ký thuê nhà (thực hiện tại cấp tỉnh)") == st.group_key("Đăng ký thuê nhà cấp xã")
+    assert st.group_key("Thủ tục đăng ký thuê nhà") == "đăng ký thuê nhà"
+    assert st.group_key("Đăng ký thuê nhà") != st.group_key("Đăng ký thuế nhà")
+    assert st.folded_key(st.group_key("Đăng ký thuê nhà")) == st.folded_key(st.group_key("Đăng ký thuế nhà"))
+    index = ProcedureIndex.build([
+        SearchRecord("TAX", "Đăng ký thuế nhà", (), "Thuế", "commune"),
+        SearchRecord("RENT", "Đăng ký thuê nhà", (), "Nhà ở", "commune"),
+        SearchRecord("RENT2", "Đăng ký thuê nhà (thực hiện tại cấp tỉnh)", (), "Nhà ở", "province"),
+    ])
+    codes = [h.code for h in index.search("dang ky thue nha")]
+    assert "TAX" in codes and len({"RENT", "RENT2"} & set(codes)) == 1
+
+
+def test_an_alias_without_diacritics_contests_every_name_it_folds_to():
+    index = ProcedureIndex.build([
+        SearchRecord("TAX", "Đăng ký thuế nhà", (), "Thuế", "commune"),
+        SearchRecord("RENT", "Đăng ký thuê nhà", (), "Nhà ở", "commune"),
+        SearchRecord("L1", "Hỗ trợ nhà ở", ("dang ky thue nha",), "Nhà ở", "commune", True),
+    ])
+    contested = index._contested[index._idx["L1"]]
+    assert contested == sorted({index._group[index._idx["TAX"]], index._group[index._idx["RENT"]]})
