@@ -16,7 +16,8 @@ names that differ by diacritics ("thuê" / "thuế") are not the same name.
 A typo-corrected word counts less than a written one (a short word is corrected only by one dropped
 letter), the action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the
 names ("GTGT") are indexed under the words they stand for. A word the citizen wrote with diacritics that a
-name holds only as another word ("thuê" against "thuế", "lái" against "lại") costs that name a little.
+name holds only as another word ("thuê" against "thuế", "lái" against "lại") costs that name a little. A
+sibling's trailing qualifier ("... đối với ...") earns a little when said and costs a little when not.
 
 :meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons)
 or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`, the plain
@@ -35,7 +36,7 @@ from rapidfuzz import fuzz, process
 
 from bot.catalogue import search_text as st
 from bot.catalogue.search_char import CharIndex
-from bot.catalogue.search_groups import build_groups
+from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
 from bot.text.normalize import fold
 
@@ -53,6 +54,7 @@ W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
 CENTRAL_PENALTY, LACKS_PENALTY = 0.02, 0.04
 ACCENT_PENALTY = 0.05   # per word the citizen wrote with diacritics that the name has only as another word
+QUALIFIER_PENALTY, QUALIFIER_BONUS = 0.02, 0.02   # a sibling's qualifier unsaid (plain sibling first) / said
 TYPO_CUTOFF = 80.0
 # A short word is corrected only by one dropped letter; a corrected word counts at most half a written
 # one, less the further it is from what was written.
@@ -112,6 +114,7 @@ class ProcedureIndex:
         self._distinctive: List[FrozenSet[str]] = []
         self._core_distinctive: List[FrozenSet[str]] = []   # in the name's core (before qualifiers, lists)
         self._name_level: List[Optional[str]] = []
+        self._qualifier: List[Tuple[List[str], bool]] = []   # per record: (qualifier, whether a plain sibling is)
         self._fixes: Dict[str, Optional[Tuple[str, float]]] = {}
         self._fix_weight: Dict[str, float] = {}        # a corrected word: how much it counts
         self._idx: Dict[str, int] = {}
@@ -166,6 +169,7 @@ class ProcedureIndex:
         self._doc_record = np.array([i for i, _, _ in docs], dtype=np.int32)
         self._field_postings = self._invert([(t, FIELD_WEIGHT) for t in fields])
         self._group, self._members, self._contested = build_groups(self.records)
+        self._qualifier = sibling_qualifiers(self.records, self._group)
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         return self
@@ -266,7 +270,8 @@ class ProcedureIndex:
         best_bm25 = float(scores[top].max()) or 1.0
         best_char = max(float(char_scores[top].max()), CHAR_FLOOR)
         # the question's terms that can count: known to the catalogue, or content words it lacks
-        said_terms = set(st.terms(q.said + ["|"] + q.effective + ["|"] + " | ".join(st.DEFAULTS).split()))
+        told = set(st.terms(q.said + ["|"] + q.effective))   # what the citizen said; with the ordinary cases:
+        said_terms = told | set(st.terms(" | ".join(st.DEFAULTS).split()))
         content = [t for t in dict.fromkeys(st.terms(q.plain, st.QUERY_STOPWORDS)) if t in self._idf or "_" not in t]
         # what the decision counts as said: no pair of two chat words ("giấy tờ", "cho em")
         chat = {t for t in content if "_" in t and set(t.split("_")) <= st.QUERY_STOPWORDS}
@@ -312,6 +317,9 @@ class ProcedureIndex:
                 score += ACTION_BONUS
             if rec.local:
                 score += LOCAL_BONUS
+            if self._qualifier[i][0]:   # "... đối với người nước ngoài" said, or not (the plain sibling first)
+                said = self._name_cover(self._qualifier[i][0], told)
+                score += QUALIFIER_BONUS * said - QUALIFIER_PENALTY * (1 - said) * self._qualifier[i][1]
             if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
                 score -= ACCENT_PENALTY * self._accent_mismatches(q, i)
             out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char)))

@@ -1,6 +1,6 @@
 """Groups of the procedure search (:mod:`bot.catalogue.search`): records of the same name but the level
-note are one procedure published at several levels (one hit), and a curated alias that is another
-group's very name contests that group."""
+note are one procedure published at several levels (one hit), a curated alias that is another group's
+very name contests that group, and names that differ by a trailing qualifier are siblings."""
 
 from __future__ import annotations
 
@@ -32,3 +32,25 @@ def build_groups(records: Sequence[SearchRecord]) -> Tuple[List[int], List[List[
     contested = [sorted(set().union(*(folded.get(st.folded_key(st.group_key(a)), set()) for a in rec.aliases))
                         - {group[i]}) for i, rec in enumerate(records)]
     return group, members, contested
+
+
+def sibling_qualifiers(records: Sequence[SearchRecord], group: Sequence[int]) -> List[Tuple[List[str], bool]]:
+    """Per record the trailing qualifier of its name (:func:`bot.catalogue.search_text.qualifier`) when it
+    has a sibling, with whether that sibling is plain. A sibling is another procedure of the same name
+    before the qualifier, or a plain one whose whole name begins it ("Đổi giấy phép lái xe" beside "Đổi
+    giấy phép lái xe quân sự do Bộ Quốc phòng cấp": the qualifier is then "quân sự do Bộ Quốc phòng
+    cấp"). Other names' qualifiers are a scope, not what tells two records apart, and are dropped."""
+    qualifiers = [st.qualifier(rec.name) for rec in records]
+    families: Dict[str, Set[int]] = defaultdict(set)
+    for (key, _), g in zip(qualifiers, group):
+        families[key].add(g)
+    plain = {key for key, words in qualifiers if not words}
+    out: List[Tuple[List[str], bool]] = []
+    for key, words in qualifiers:
+        head = key.split()
+        shorter = next((n for n in range(len(head), 1, -1) if " ".join(head[:n]) in plain), 0) if words else 0
+        if shorter:
+            out.append(((head[shorter:] + ["|"] if shorter < len(head) else []) + words, True))
+        else:
+            out.append((words if len(families[key]) > 1 else [], False))
+    return out

@@ -228,6 +228,34 @@ def head(name: str) -> List[str]:
     return core if len(core) >= 2 else _WORD_RE.findall(text)
 
 
+# Where a trailing qualifier of a name begins, on the written (lower-case) name: "... trong trường hợp ...",
+# "... đối với ...", "... do <cơ quan> cấp" ("do" without diacritics is "by", never "đỏ" or "đo").
+_QUALIFIER = re.compile(r"[\s(]+(?:trong (?:các )?trường hợp|đối với)\s|\sdo\s(?=.*\scấp\W*$)")
+
+
+def qualifier(name: str) -> Tuple[str, List[str]]:
+    """The name before its trailing qualifier (folded, without level notes: the key its siblings share)
+    and the folded words of the qualifier without its level note (empty when the name has none); the key
+    leaves out a leading generic action ("giải quyết", "cấp" ...). The qualifier is what
+    sets "Đổi giấy phép lái xe quân sự do Bộ Quốc phòng cấp" apart from "Đổi giấy phép lái xe"."""
+    text = clean(name or "").lower()
+    match = _QUALIFIER.search(text)
+    if not match or len(_WORD_RE.findall(text[: match.start()])) < 2:
+        return _family(name), []
+    return _family(text[: match.start()]), _WORD_RE.findall(_LEVEL_NOTE.sub(" ", fold(text[match.end():])))
+
+
+def _family(name: str) -> str:
+    """The folded :func:`group_key` of a name without the generic action it starts with: "Giải quyết hưởng
+    chế độ thai sản" and "Hưởng chế độ thai sản đối với ..." are one family."""
+    words = folded_key(group_key(name)).split()
+    for action in GENERIC_ACTIONS:
+        n = len(action.split())
+        if len(words) > n + 1 and " ".join(words[:n]) == action:
+            return " ".join(words[n:])
+    return " ".join(words)
+
+
 _PAREN = re.compile(r"\(([^()]{6,})\)")
 
 

@@ -96,3 +96,54 @@ def test_an_alias_without_diacritics_contests_every_name_it_folds_to():
     ])
     contested = index._contested[index._idx["L1"]]
     assert contested == sorted({index._group[index._idx["TAX"]], index._group[index._idx["RENT"]]})
+
+
+def test_a_trailing_qualifier_and_the_name_before_it():
+    assert st.qualifier("Đổi giấy phép lái xe quân sự do Bộ Quốc phòng cấp") == (
+        "doi giay phep lai xe quan su", ["bo", "quoc", "phong", "cap"])
+    assert st.qualifier("Cấp lại chứng chỉ hành nghề (trong trường hợp bị mất) (thực hiện tại cấp tỉnh)") == (
+        "lai chung chi hanh nghe", ["bi", "mat"])
+    assert st.qualifier("Giải quyết hưởng chế độ thai sản")[0] == st.qualifier(
+        "Hưởng chế độ thai sản đối với người lao động nhận nuôi con nuôi")[0] == "huong che do thai san"
+    assert st.qualifier("Đăng ký khai sinh") == ("khai sinh", [])
+    assert st.qualifier("Cấp giấy phép đo đạc bản đồ")[1] == []   # "đo" is no "do ... cấp"
+
+
+def _siblings() -> ProcedureIndex:
+    return ProcedureIndex.build([
+        SearchRecord("PLAIN", "Đổi giấy phép lái xe", (), "Giao thông", "province"),
+        SearchRecord("MIL", "Đổi giấy phép lái xe quân sự do Bộ Quốc phòng cấp", (), "Giao thông", "province"),
+        SearchRecord("FOR", "Đổi giấy phép lái xe đối với người nước ngoài", (), "Giao thông", "province"),
+        SearchRecord("ALONE", "Cấp phép khai thác cát đối với hộ gia đình", (), "Khoáng sản", "province"),
+    ])
+
+
+def test_an_unsaid_qualifier_costs_its_name_and_a_said_one_favours_it(monkeypatch):
+    """Siblings that differ by a trailing qualifier: unsaid, the qualifier costs a little (the plain sibling
+    ranks first); said, it earns a little. A qualifier without a sibling is a scope and changes nothing."""
+    from bot.catalogue import search as search_module
+
+    index = _siblings()
+    # the plain name begins the qualified one: what it adds is the qualifier
+    assert index._qualifier[index._idx["MIL"]] == (["quan", "su", "|", "bo", "quoc", "phong", "cap"], True)
+    assert index._qualifier[index._idx["FOR"]] == (["nguoi", "nuoc", "ngoai"], True)
+    assert index._qualifier[index._idx["PLAIN"]] == ([], False)
+    assert index._qualifier[index._idx["ALONE"]] == ([], False)
+
+    def scores(text: str, rule: bool) -> dict:
+        monkeypatch.setattr(search_module, "QUALIFIER_PENALTY", 0.02 if rule else 0.0)
+        monkeypatch.setattr(search_module, "QUALIFIER_BONUS", 0.02 if rule else 0.0)
+        return {h.code: h.score for h in index.search(text, limit=4)}
+
+    plain, plain_without = scores("doi bang lai xe", True), scores("doi bang lai xe", False)
+    assert plain["PLAIN"] == plain_without["PLAIN"]
+    assert plain["MIL"] < plain_without["MIL"] and plain["FOR"] == pytest.approx(plain_without["FOR"] - 0.02)
+    assert max(plain, key=plain.get) == "PLAIN"
+    said, said_without = scores("doi giay phep lai xe quan su do bo quoc phong cap", True), \
+        scores("doi giay phep lai xe quan su do bo quoc phong cap", False)
+    assert said["MIL"] == pytest.approx(said_without["MIL"] + 0.02)   # all of it said
+    assert max(said, key=said.get) == "MIL"
+    foreign = scores("doi giay phep lai xe cho nguoi nuoc ngoai", True)
+    assert max(foreign, key=foreign.get) == "FOR"
+    alone, alone_without = scores("cap phep khai thac cat", True), scores("cap phep khai thac cat", False)
+    assert alone["ALONE"] == alone_without["ALONE"]
