@@ -10,7 +10,7 @@ import dataclasses
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, List, Mapping, Optional, Type, TypeVar
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Type, TypeVar
 
 from pydantic import BaseSettings, validator
 
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     action_port: int = 5055
     action_server_url: str = "http://127.0.0.1:5055/webhook"
+    # Processes (README "Scaling"): Sanic workers of the Rasa server. More than one needs
+    # LOCK_STORE_URL (redis://host:port/db), the lock store the workers share.
+    rasa_workers: int = 1
+    lock_store_url: Optional[str] = None
     model_dir: str = str(ROOT / "models")
     run_dir: str = str(ROOT / ".run")  # runtime endpoints/credentials files written by `serve`
     # The NLU synonyms of the curated procedures, rewritten when staff change a name or alias in the console.
@@ -230,6 +234,21 @@ class Settings(BaseSettings):
         if value not in {"embedded", "separate", "off"}:
             raise ValueError("SCHEDULER_MODE must be embedded, separate or off")
         return value
+
+    @validator("rasa_workers")
+    def _workers(cls, value: int) -> int:  # noqa: N805 - pydantic validator
+        if not 1 <= value <= 64:
+            raise ValueError("RASA_WORKERS must be between 1 and 64")
+        return value
+
+    @validator("lock_store_url", always=True)
+    def _lock_store(cls, value: Optional[str], values: Dict[str, Any]) -> Optional[str]:  # noqa: N805
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("LOCK_STORE_URL must be a redis:// or rediss:// URL")
+        if not value and values.get("rasa_workers", 1) > 1:
+            raise ValueError("RASA_WORKERS > 1 needs LOCK_STORE_URL (redis://host:port/db): the workers must "
+                             "share one lock store, or two messages of a conversation could run at once")
+        return value or None
 
     @validator("handoff_hours")
     def _handoff_hours(cls, value: str) -> str:  # noqa: N805 - pydantic validator

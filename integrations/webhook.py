@@ -44,6 +44,7 @@ from bot.responses import project_responses
 from bot.settings import Settings
 from integrations.errors import ChannelError, UserUnreachable
 from integrations.http import WebhookRejected, health_blueprint
+from integrations.lock_store import run_in_turn, take_turn
 
 logger = logging.getLogger(__name__)
 
@@ -285,18 +286,25 @@ class WebhookInput(InputChannel):
         if len(self.tasks) >= self.max_in_flight:  # overloaded: not claimed, so the platform's retry is processed
             self.logger.warning("%s: %d messages in flight; asking the platform to retry later", name, len(self.tasks))
             return self.reply({"error": "busy"}, 503)
+        agent = getattr(request.app.ctx, "agent", None)
         with self.tasks.reserve(inbound.conversation_id) as slot:  # arrival order, before the first await
+            turn = take_turn(agent, inbound.conversation_id)  # and across Rasa workers (shared lock store)
+            admission: Optional[Admission] = None
             try:
                 admission = await admit_inbound(platform=name, channel=name, limit=self.rate_limit,
                                                 database_url=self.database_url, **self.admission_args(inbound))
             except Exception:
                 self.logger.exception("%s admission failed; the platform will retry %s", name, self.label(inbound))
+            finally:
+                if turn is not None and (admission is None or admission.duplicate):
+                    turn.release()  # this message will not reach Rasa (also when cancelled)
+            if admission is None:
                 return self.reply({"error": "temporarily unavailable"}, 503)
             if admission.duplicate:
                 self.logger.info("%s message %s already processed; skipped", name, self.label(inbound))
                 return self.reply({"status": "duplicate"})
-            agent = getattr(request.app.ctx, "agent", None)
-            slot.spawn(self.process(inbound, admission, on_new_message, agent), f"{name}-{self.label(inbound)}")
+            slot.spawn(run_in_turn(turn, self.process(inbound, admission, on_new_message, agent)),
+                       f"{name}-{self.label(inbound)}")
         return self.reply({"status": "limited" if admission.limited else "accepted"})
 
     async def process(self, inbound: Any, admission: Admission, on_new_message: OnNewMessage, agent: Any) -> None:

@@ -21,6 +21,7 @@ REST_CHANNEL = "integrations.rest.DevRestInput"
 CONSOLE_NLG = "integrations.nlg.ConsoleNLG"
 ONESTOP_CHANNEL = "integrations.onestop.push.OneStopPushInput"
 CONSOLE_BRIDGE = "integrations.console_bridge.ConsoleBridgeInput"
+LOCK_STORE = "integrations.lock_store.AtomicRedisLockStore"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,24 @@ def tracker_store_endpoint(database_url: str) -> Dict[str, Any]:
             "db": url.database, "username": url.username, "password": url.password or ""}
 
 
+def lock_store_endpoint(url: Optional[str]) -> Optional[Dict[str, Any]]:
+    """Rasa's ``lock_store:`` for ``LOCK_STORE_URL`` (redis://[:password@]host:port/db), else None (in memory)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    db = parts.path.strip("/") or "1"
+    endpoint: Dict[str, Any] = {"type": LOCK_STORE, "url": parts.hostname or "127.0.0.1",
+                                "port": parts.port or 6379, "db": int(db), "key_prefix": "assistant",
+                                "use_ssl": parts.scheme == "rediss"}
+    if parts.password:
+        endpoint["password"] = parts.password
+    if parts.username:
+        endpoint["username"] = parts.username
+    return endpoint
+
+
 def channel_credentials(settings: Settings) -> Dict[str, Any]:
     """Credentials of the channels this run serves (only those whose settings are present)."""
     credentials: Dict[str, Any] = {}
@@ -128,6 +147,9 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
         "action_endpoint": {"url": f"http://127.0.0.1:{port}/webhook"},
         "tracker_store": tracker_store_endpoint(database_url or settings.database_url),
     }
+    lock_store = lock_store_endpoint(settings.lock_store_url)
+    if lock_store:
+        endpoints["lock_store"] = lock_store
     nlg = nlg_endpoint(settings, nlg_token or settings.console_nlg_token) if live_console else None
     if nlg:
         endpoints["nlg"] = nlg

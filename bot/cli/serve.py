@@ -63,6 +63,7 @@ def rasa_server_env(settings: Settings) -> Dict[str, str]:
     """Environment of the Rasa server: log level, request size limit, the API token (if on)."""
     env = rasa_env({"LOG_LEVEL": settings.log_level.upper()})
     env.setdefault("SANIC_REQUEST_MAX_SIZE", str(max(settings.max_webhook_bytes * 4, 1_000_000)))
+    env["SANIC_WORKERS"] = str(settings.rasa_workers)  # > 1 only with LOCK_STORE_URL (checked by the settings)
     token = api_options(settings).get("auth_token")
     if token:
         env[TOKEN_ENV] = token

@@ -84,3 +84,38 @@ def test_runtime_files_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert "pw-in-endpoints" in paths["endpoints"].read_text()
     assert "rest" not in paths["credentials"].read_text()  # no bare REST channel in production
+
+
+def test_several_rasa_workers_need_a_shared_lock_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """RASA_WORKERS > 1 without LOCK_STORE_URL is refused; with it, Rasa gets the atomic Redis lock store."""
+    from bot.cli.serve import rasa_server_env
+
+    with pytest.raises(ValueError, match="LOCK_STORE_URL"):
+        Settings(rasa_workers=2)
+    with pytest.raises(ValueError, match="redis://"):
+        Settings(lock_store_url="http://127.0.0.1:6379")
+    with pytest.raises(ValueError, match="between 1 and 64"):
+        Settings(rasa_workers=0)
+    assert rasa_server_env(Settings())["SANIC_WORKERS"] == "1"
+    monkeypatch.setenv("RASA_WORKERS", "2")
+    monkeypatch.setenv("LOCK_STORE_URL", "redis://:s3cret@127.0.0.1:6380/3")
+    settings_module.get_settings.cache_clear()
+    try:
+        assert rasa_server_env(settings_module.get_settings())["SANIC_WORKERS"] == "2"
+        paths = write_runtime_files(run_dir=tmp_path / "run")
+    finally:
+        settings_module.get_settings.cache_clear()
+    import yaml
+
+    lock_store = yaml.safe_load(paths["endpoints"].read_text())["lock_store"]
+    assert lock_store == {"type": "integrations.lock_store.AtomicRedisLockStore", "url": "127.0.0.1", "port": 6380,
+                          "db": 3, "key_prefix": "assistant", "use_ssl": False, "password": "s3cret"}
+
+
+def test_one_worker_keeps_the_in_memory_lock_store(tmp_path: Path) -> None:
+    """The laptop default: no lock_store entry (Rasa's in-memory store, one process)."""
+    import yaml
+
+    settings_module.get_settings.cache_clear()
+    paths = write_runtime_files(run_dir=tmp_path / "run")
+    assert "lock_store" not in yaml.safe_load(paths["endpoints"].read_text())
