@@ -92,13 +92,13 @@ def train_tree(tree: Path) -> None:
                        stdout=subprocess.DEVNULL)
 
 
-def serve_tree(tree: Path, database_url: str, workdir: Path) -> Iterator[str]:
-    """Seed ``database_url`` with ``tree``'s own data, then run ``tree``'s assistant on it."""
+def serve_tree(tree: Path, database_url: str, workdir: Path, **extra: str) -> Iterator[str]:
+    """Seed ``database_url`` with ``tree``'s own data, then run ``tree``'s assistant on it (``extra``: env)."""
     port, action_port = free_port(), free_port()
     env = _env(tree, DATABASE_URL=database_url, RASA_PORT=str(port), ACTION_PORT=str(action_port),
                ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook", SCHEDULER_MODE="off",
                LOG_LEVEL="WARNING", RUN_DIR=str(workdir), APP_ENV="test", REST_CHANNEL_ENABLED="true",
-               SEED_DEMO_DOSSIERS="true")
+               SEED_DEMO_DOSSIERS="true", **extra)
     subprocess.run([sys.executable, "-m", "bot.cli", "db-init"], cwd=tree, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(workdir / "serve.log", "wb") as log:
