@@ -22,6 +22,7 @@ from bot.settings import ROOT
 PARTS = {
     "nlu_bench": "NLU: our pipeline vs. stock Rasa, ablations, parse latency, training time",
     "turns": "Full turns through the REST channel; dossier lookup on 1,000,000 dossiers",
+    "turn_cost": "Turn cost before and after issue 15 (base commit rebuilt in the same run; 1 and 2 Rasa workers)",
     "webhooks": "Signed Telegram and Zalo webhooks at 50 concurrent senders",
     "reminders": "Reminder sweep over 1,000,000 dossiers and 100,000 subscriptions",
     "answers": "Answer length per aspect over the catalogue (phone screen)",
