@@ -5,7 +5,9 @@
 
 * :mod:`integrations.model_pull` — the local model when the console's model server gives none;
 * :mod:`integrations.action_validation` — action server responses checked with a JSON-schema
-  validator compiled once instead of on every call (issue 15, docs/profile.md).
+  validator compiled once instead of on every call (issue 15, docs/profile.md);
+* :mod:`integrations.graph_runner` — the prediction graph run node by node in an order worked
+  out once per set of targets, instead of through dask on every parse and prediction.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 def install() -> None:
     """Install every adjustment (idempotent)."""
-    from integrations import action_validation, model_pull
+    from integrations import action_validation, graph_runner, model_pull
 
     model_pull.install()
     action_validation.install()
+    graph_runner.install()
