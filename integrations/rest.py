@@ -12,8 +12,7 @@ bot's messages as a JSON list, like :class:`rasa.core.channels.rest.RestInput`, 
   of at most :data:`MAX_REST_MESSAGE_CHARS` characters (413, nothing stored);
 * streaming (``?stream=true``) is not offered;
 * what a handoff agent wrote meanwhile (request/response: nothing can be pushed) comes first
-  in the answer to the citizen's next message (:func:`bot.conversations.handoff_desk.take_pending`,
-  read while that message's turn runs; what an agent writes during the turn comes with the next one).
+  in the answer to the citizen's next message (:func:`bot.conversations.handoff_desk.take_pending`).
 
 Served only where ``bot.cli`` lists it in the runtime credentials (development). The body parsing and
 the health route are the channels' shared ones (:mod:`integrations.http`).
@@ -111,8 +110,6 @@ class DevRestInput(RestInput):
             logger.info("rest request rejected with %d: %s", exc.status, exc.reason)
             return response.json({"error": exc.reason[:200]}, status=exc.status)
         collector = CollectingOutputChannel()
-        # what agents wrote before this message came, read while the turn runs (its own thread)
-        waiting = asyncio.ensure_future(asyncio.to_thread(take_pending, sender))
         try:
             await on_new_message(UserMessage(text, collector, sender, input_channel=CHANNEL))
         except asyncio.CancelledError:
@@ -120,7 +117,7 @@ class DevRestInput(RestInput):
         except Exception:
             logger.exception("rest message of %s failed", sender)
         try:
-            pending = await waiting
+            pending = await asyncio.to_thread(take_pending, sender)
         except Exception:  # the desk's table missing or the database down: the bot's answer still goes out
             logger.exception("agents' messages for a rest conversation could not be read")
             pending = []
