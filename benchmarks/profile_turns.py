@@ -27,24 +27,29 @@ from tests.support.assistant import running_assistant
 from tests.support.postgres import scratch_postgres
 
 IDLE = ("_worker (", "serve (", "wait (", "select (")
-RASA_PARTS = [
-    ("action-response validation (jsonschema)", "validate_action_result ("),
-    ("NLU parse", "parse_message (rasa/core/processor.py"),
-    ("policy prediction", "_predict_next_with_tracker ("),
-    ("tracker load (SQL, events)", "get_or_create_tracker ("),
-    ("tracker save (SQL, masking)", "save_tracker ("),
-    ("action server call (HTTP, JSON)", "run (rasa/core/actions/action.py"),
-    ("agents' pending messages (REST channel)", "take_pending ("),
+# part → marks; a sample goes to the first part one of whose marks is in one of its frames. With
+# --gil py-spy sometimes loses a stack's outer frames, so module marks ("(jsonschema/") back up
+# the function marks.
+RASA_PARTS: List[Tuple[str, Tuple[str, ...]]] = [
+    ("action-response validation (jsonschema)", ("validate_action_result (", "(jsonschema/")),
+    ("NLU parse", ("parse_message (rasa/core/processor.py", "(tensorflow/", "(rasa/nlu/", "(bot/nlu/")),
+    ("policy prediction", ("_predict_next_with_tracker (", "(rasa/core/policies/")),
+    ("tracker load (SQL, events)", ("get_or_create_tracker (",)),
+    ("tracker save (SQL, masking)", ("save_tracker (",)),
+    ("action server call (HTTP, JSON)", ("run (rasa/core/actions/action.py", "(aiohttp/")),
+    ("agents' pending messages (REST channel)", ("take_pending (",)),
+    ("graph runner (dask)", ("(dask/",)),
+    ("database, caller not sampled", ("(sqlalchemy/", "(psycopg2/")),
 ]
-ACTION_PARTS = [
-    ("procedure answers (catalogue, search)", "answer_procedure ("),
-    ("dossier form validation (verification)", "get_validation_events ("),
-    ("dossier display (lookup, access)", "run (actions/dossiers.py"),
-    ("other actions", "run (rasa_sdk/executor.py"),
+ACTION_PARTS: List[Tuple[str, Tuple[str, ...]]] = [
+    ("procedure answers (catalogue, search)", ("answer_procedure (",)),
+    ("dossier form validation (verification)", ("get_validation_events (",)),
+    ("dossier display (lookup, access)", ("run (actions/dossiers.py",)),
+    ("other actions", ("run (rasa_sdk/executor.py",)),
 ]
 
 
-def summarise(raw: str, parts: Sequence[Tuple[str, str]]) -> Tuple[int, Dict[str, int]]:
+def summarise(raw: str, parts: Sequence[Tuple[str, Tuple[str, ...]]]) -> Tuple[int, Dict[str, int]]:
     """Busy samples of a py-spy ``raw`` profile, and how many fall in each part (first match wins)."""
     busy, counts = 0, collections.Counter()
     for line in raw.splitlines():
@@ -55,7 +60,8 @@ def summarise(raw: str, parts: Sequence[Tuple[str, str]]) -> Tuple[int, Dict[str
         if frames[-1].startswith(IDLE):
             continue
         busy += int(n)
-        name = next((name for name, mark in parts if any(mark in f for f in frames)), "other (server, channel, JSON)")
+        name = next((name for name, marks in parts if any(m in f for m in marks for f in frames)),
+                    "other (server, channel, JSON)")
         counts[name] += int(n)
     return busy, dict(counts)
 
@@ -85,6 +91,7 @@ def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--gil", action="store_true", help="only samples holding the GIL (CPU in Python)")
+    parser.add_argument("--keep", type=Path, help="also keep py-spy's raw profiles in this folder")
     args = parser.parse_args(argv)
     with scratch_postgres("profile", migrate=False) as url, tempfile.TemporaryDirectory() as tmp:
         db_init(url)
@@ -98,7 +105,9 @@ def main(argv: List[str]) -> int:
 
             driver = threading.Thread(target=load, daemon=True)
             driver.start()
-            outs = {"Rasa server": Path(tmp) / "rasa.txt", "action server": Path(tmp) / "actions.txt"}
+            folder = args.keep or Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            outs = {"Rasa server": folder / "rasa.txt", "action server": folder / "actions.txt"}
             spies = [record(_pid(("rasa_process", "model_pull")), args.seconds, args.gil, outs["Rasa server"]),
                      record(_pid(("rasa_sdk",)), args.seconds, args.gil, outs["action server"])]
             for spy in spies:
