@@ -104,10 +104,11 @@ async def _run_remote(body: Dict[str, Any]) -> Any:
 @pytest.fixture
 def restored(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rasa's methods as they were, after the test (install() patches them process-wide)."""
-    from rasa.core import agent
+    from rasa.core import agent, processor
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(agent, "load_from_server", agent.load_from_server)
+    monkeypatch.setattr(processor, "DaskGraphRunner", processor.DaskGraphRunner)
 
 
 def test_installed_in_rasa_a_malformed_response_from_a_real_server_is_still_rejected(restored: None) -> None:
