@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
 import httpx
 import pytest
@@ -24,22 +24,12 @@ from bot.training import registry
 from console.routes.model_server import MODEL_ROUTE
 from tests.support.assistant import running_assistant
 from tests.support.console import browser_login, running_console, screenshot
+from tests.support.polling import wait_for
 from tests.support.training import running_worker, training_env
 
 API_TOKEN = "t" * 40  # noqa: S105 - Rasa's HTTP API token of this test (for /status)
 MODEL_TOKEN = "m" * 40  # noqa: S105 - the model server token of this test
 TRAINING_TIMEOUT_MS = 600_000
-
-
-def wait_for(condition: Callable[[], Optional[object]], timeout: float, step: float = 1.0) -> Optional[object]:
-    """Poll ``condition`` until it returns something truthy or ``timeout`` s pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    return condition()
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import httpx
 import pytest
@@ -36,6 +36,7 @@ from bot.training import examples, registry
 from console.routes.model_server import MODEL_ROUTE
 from tests.support.assistant import running_assistant
 from tests.support.console import browser_login, running_console, screenshot
+from tests.support.polling import wait_for
 from tests.support.training import running_worker, training_env
 from tests.support.training_data import create_events, insert_events, turn
 from workers.training_inbox import collect_once
@@ -47,17 +48,6 @@ FEE = "lam so do het may cu vay ad"  # the shipped model: ask_procedure 0.95
 BIRTH = "lam khai sinh cho be mat may lit vay"  # nlu_fallback
 RESIDENCE = "chuyen khau cho vo het may lit"  # nlu_fallback
 FEE_ANSWER = "💰 Phí, lệ phí —"  # utter_procedure_fee
-
-
-def wait_for(condition: Callable[[], Optional[object]], timeout: float, step: float = 1.0) -> Optional[object]:
-    """Poll ``condition`` until it returns something truthy or ``timeout`` s pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    return condition()
 
 
 def _seed(url: str) -> None:
