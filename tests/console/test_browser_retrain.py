@@ -25,7 +25,7 @@ from console.routes.model_server import MODEL_ROUTE
 from tests.support.assistant import running_assistant
 from tests.support.console import browser_login, running_console, screenshot
 from tests.support.polling import wait_for
-from tests.support.training import running_worker, training_env
+from tests.support.training import run_retrain, running_worker, training_env
 
 API_TOKEN = "t" * 40  # noqa: S105 - Rasa's HTTP API token of this test (for /status)
 MODEL_TOKEN = "m" * 40  # noqa: S105 - the model server token of this test
@@ -59,26 +59,13 @@ def model_id(assistant: str) -> Optional[str]:
     return response.json().get("model_id") if response.status_code == 200 else None
 
 
-def run_retrain(page, console: str) -> str:  # type: ignore[no-untyped-def]
-    """Start a retrain from the jobs page, see it progress, wait for its verdict; returns the job page URL."""
-    page.goto(f"{console}/console/training/jobs")
-    page.get_by_role("button", name="Bắt đầu huấn luyện lại").click()
-    page.wait_for_url(f"{console}/console/training/jobs/*")
-    # The page follows the job: its percentage grows past the data step while training runs.
-    seen = wait_for(lambda: int(page.locator("#job-percent").inner_text().rstrip("%") or 0) >= 10
-                    and page.locator("#job-stage").inner_text().strip(), 300, step=0.5)
-    assert seen, "no progress shown"
-    page.wait_for_selector("#gate-verdict", timeout=TRAINING_TIMEOUT_MS)
-    return page.url
-
-
 def test_retrain_gate_and_live_pickup(world: dict, page) -> None:  # type: ignore[no-untyped-def]
     console, assistant = world["console"], world["assistant"]
     local_id = model_id(assistant)
     assert local_id, "the assistant must start with its local model while no model is active"
 
     browser_login(page, console, "trainer1")
-    run_retrain(page, console)
+    run_retrain(page, console, TRAINING_TIMEOUT_MS)
     assert "Đạt" in page.locator("#gate-verdict").inner_text()
     assert page.locator("[data-state=passed]").count() >= 1
     activated = time.monotonic()
@@ -97,7 +84,7 @@ def test_retrain_gate_and_live_pickup(world: dict, page) -> None:  # type: ignor
     for path in (world["data"] / "nlu").glob("*.yml"):
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("- intent: ask_fee\n", "- intent: ask_duration\n"), encoding="utf-8")
-    run_retrain(page, console)
+    run_retrain(page, console, TRAINING_TIMEOUT_MS)
     verdict = page.locator("#gate-verdict").inner_text()
     assert "Bị chặn" in verdict and "ask_fee" in verdict
     fee_row = page.locator("table.gate-table tr[data-key='f1:ask_fee']")

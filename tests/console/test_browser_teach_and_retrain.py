@@ -37,7 +37,7 @@ from console.routes.model_server import MODEL_ROUTE
 from tests.support.assistant import running_assistant
 from tests.support.console import browser_login, running_console, screenshot
 from tests.support.polling import wait_for
-from tests.support.training import running_worker, training_env
+from tests.support.training import run_retrain, running_worker, training_env
 from tests.support.training_data import create_events, insert_events, turn
 from workers.training_inbox import collect_once
 
@@ -100,17 +100,6 @@ def fee_answer(replies: List[str]) -> Optional[str]:
     return next((r for r in replies if r.startswith(FEE_ANSWER)), None)
 
 
-def run_retrain(page, console: str) -> None:  # type: ignore[no-untyped-def]
-    """Start a retrain from the jobs page, see it progress, wait for the gate's verdict."""
-    page.goto(f"{console}/console/training/jobs")
-    page.get_by_role("button", name="Bắt đầu huấn luyện lại").click()
-    page.wait_for_url(f"{console}/console/training/jobs/*")
-    seen = wait_for(lambda: int(page.locator("#job-percent").inner_text().rstrip("%") or 0) >= 10
-                    and page.locator("#job-stage").inner_text().strip(), 300, step=0.5)
-    assert seen, "no progress shown"
-    page.wait_for_selector("#gate-verdict", timeout=TRAINING_TIMEOUT_MS)
-
-
 def label_in_inbox(page, console: str) -> None:  # type: ignore[no-untyped-def]
     """The trainer labels the three messages ``ask_fee`` in the inbox page."""
     page.goto(f"{console}/console/training/inbox")
@@ -163,7 +152,7 @@ def test_teach_retrain_live_then_harmful_edit_blocked(world: dict, page) -> None
     label_in_inbox(page, console)
     screenshot(page, "54-teach-inbox-labelled")
 
-    run_retrain(page, console)
+    run_retrain(page, console, TRAINING_TIMEOUT_MS)
     verdict = page.locator("#gate-verdict").inner_text()
     assert "Đạt" in verdict, verdict
     activated = time.monotonic()
@@ -183,7 +172,7 @@ def test_teach_retrain_live_then_harmful_edit_blocked(world: dict, page) -> None
     with session_scope(db) as session:
         assert examples.search_examples(session, "", "ask_fee", 1)[0] == 0
         assert examples.search_examples(session, "may cu vay", "ask_duration", 5)[0] == 1
-    run_retrain(page, console)
+    run_retrain(page, console, TRAINING_TIMEOUT_MS)
     verdict = page.locator("#gate-verdict").inner_text()
     assert "Bị chặn" in verdict and "F1 của ý định ask_fee giảm" in verdict, verdict
     fee_row = page.locator("table.gate-table tr[data-key='f1:ask_fee']")

@@ -36,3 +36,19 @@ def running_worker(database_url: str, workdir: Path, extra_env: Dict[str, str]) 
         yield proc
     finally:
         stop_group(proc)
+
+
+def run_retrain(page, console: str, timeout_ms: int) -> str:  # type: ignore[no-untyped-def]
+    """In the browser: start a retrain from the jobs page, see it progress, wait (``timeout_ms``) for
+    the gate's verdict; returns the job page URL."""
+    from tests.support.polling import wait_for
+
+    page.goto(f"{console}/console/training/jobs")
+    page.get_by_role("button", name="Bắt đầu huấn luyện lại").click()
+    page.wait_for_url(f"{console}/console/training/jobs/*")
+    # The page follows the job: its percentage grows past the data step while training runs.
+    seen = wait_for(lambda: int(page.locator("#job-percent").inner_text().rstrip("%") or 0) >= 10
+                    and page.locator("#job-stage").inner_text().strip(), 300, step=0.5)
+    assert seen, "no progress shown"
+    page.wait_for_selector("#gate-verdict", timeout=timeout_ms)
+    return page.url
