@@ -23,12 +23,16 @@ Plan = Tuple[Tuple[str, Tuple[str, ...]], ...]
 class PlannedGraphRunner(DaskGraphRunner):
     """``DaskGraphRunner`` with the same nodes and results, run in a precomputed order without dask."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Same arguments as ``DaskGraphRunner``; no plan made yet."""
+        super().__init__(*args, **kwargs)
+        self._plans: Dict[Tuple[str, ...], Plan] = {}
+
     def _plan(self, targets: Tuple[str, ...]) -> Plan:
         """(node, the names its inputs come from) for every node the targets need, dependencies first."""
-        plans: Dict[Tuple[str, ...], Plan] = self.__dict__.setdefault("_plans", {})
-        if targets not in plans:
-            plans[targets] = self._make_plan(targets)
-        return plans[targets]
+        if targets not in self._plans:
+            self._plans[targets] = self._make_plan(targets)
+        return self._plans[targets]
 
     def _make_plan(self, targets: Tuple[str, ...]) -> Plan:
         nodes = self._graph_schema.nodes
