@@ -7,7 +7,9 @@
 * :mod:`integrations.action_validation` — action server responses checked with a JSON-schema
   validator compiled once instead of on every call (issue 15, docs/profile.md);
 * :mod:`integrations.graph_runner` — the prediction graph run node by node in an order worked
-  out once per set of targets, instead of through dask on every parse and prediction.
+  out once per set of targets, instead of through dask on every parse and prediction;
+* :mod:`integrations.endpoint_sessions` — action server calls over kept-alive connections, their
+  bodies encoded with ujson, instead of a new HTTP session and connection per call.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -18,8 +20,9 @@ from __future__ import annotations
 
 def install() -> None:
     """Install every adjustment (idempotent)."""
-    from integrations import action_validation, graph_runner, model_pull
+    from integrations import action_validation, endpoint_sessions, graph_runner, model_pull
 
     model_pull.install()
     action_validation.install()
     graph_runner.install()
+    endpoint_sessions.install()

@@ -104,9 +104,12 @@ async def _run_remote(body: Dict[str, Any]) -> Any:
 @pytest.fixture
 def restored(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rasa's methods as they were, after the test (install() patches them process-wide)."""
+    import rasa.core.run
     from rasa.core import agent, processor
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
     monkeypatch.setattr(agent, "load_from_server", agent.load_from_server)
     monkeypatch.setattr(processor, "DaskGraphRunner", processor.DaskGraphRunner)
 
@@ -123,7 +126,8 @@ def test_installed_in_rasa_a_malformed_response_from_a_real_server_is_still_reje
 
 def test_the_rasa_process_installs_it(restored: None) -> None:
     """``integrations.rasa_process.install`` (what serve's Rasa runs first) installs the validator."""
-    from integrations import rasa_process
+    from integrations import endpoint_sessions, rasa_process
 
     rasa_process.install()
     assert RemoteAction._validate_action_result is action_validation.validate_action_result
+    assert EndpointConfig.session is endpoint_sessions.lend_session

@@ -1,0 +1,105 @@
+"""Rasa-side: calls to the action server (and Rasa's other HTTP endpoints) over kept-alive connections.
+
+Rasa 3.6's ``EndpointConfig.request`` opens ``async with self.session()``: a new aiohttp
+``ClientSession``, connector and TCP connection for every action call, closed again after it,
+and the request body (the whole tracker and the domain) is encoded with the standard ``json``
+module. :func:`install` makes ``EndpointConfig.session()`` lend a session shared by every call
+with the same headers and credentials in the running event loop (one per Sanic worker), whose
+connections are kept alive for :data:`KEEPALIVE_S` seconds, less than the 5 s after which the
+action server's Sanic closes an idle connection, so a kept connection is never one the server is
+closing. Bodies are encoded with ``ujson`` (already installed with Sanic); anything it cannot
+encode falls back to ``json``. Requests, headers, timeouts, errors and answers are Rasa's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from typing import Any, Dict
+
+import aiohttp
+import ujson
+
+KEEPALIVE_S = 2.0
+_SESSIONS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[str, aiohttp.ClientSession]]" = (
+    weakref.WeakKeyDictionary())
+_originals: Dict[str, Any] = {}
+
+
+def dumps(obj: Any) -> str:
+    """JSON text of ``obj``: ujson, or the standard encoder for what ujson refuses."""
+    try:
+        return ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
+    except (TypeError, OverflowError, ValueError):
+        return json.dumps(obj)
+
+
+class _Lent:
+    """``async with`` over a shared session that leaves it open afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_exc: Any) -> None:
+        return None
+
+
+def shared_session(endpoint: Any) -> aiohttp.ClientSession:
+    """The running loop's session for ``endpoint``'s headers and credentials (made on first use)."""
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    loop = asyncio.get_running_loop()
+    sessions = _SESSIONS.setdefault(loop, {})
+    key = repr((sorted(endpoint.headers.items()), sorted(endpoint.basic_auth.items())))
+    session = sessions.get(key)
+    if session is None or session.closed:
+        auth = (aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+                if endpoint.basic_auth else None)
+        session = aiohttp.ClientSession(
+            headers=endpoint.headers, auth=auth, json_serialize=dumps,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
+        sessions[key] = session
+    return session
+
+
+def lend_session(endpoint: Any) -> _Lent:
+    """Replacement for ``EndpointConfig.session``: the shared session, lent for one ``async with``."""
+    return _Lent(shared_session(endpoint))
+
+
+async def close_sessions() -> None:
+    """Close the running loop's shared sessions (at shutdown; the next call makes new ones)."""
+    for session in _SESSIONS.pop(asyncio.get_running_loop(), {}).values():
+        await session.close()
+
+
+def install() -> None:
+    """Make ``EndpointConfig.session`` lend the shared sessions, closed with Rasa's resources (idempotent)."""
+    import rasa.core.run
+    from rasa.utils.endpoints import EndpointConfig
+
+    if EndpointConfig.session is lend_session:
+        return
+    _originals["session"], _originals["close"] = EndpointConfig.session, rasa.core.run.close_resources
+
+    async def close_resources(app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        await _originals["close"](app, loop)
+        await close_sessions()
+
+    EndpointConfig.session = lend_session  # type: ignore[assignment]
+    rasa.core.run.close_resources = close_resources
+
+
+def uninstall() -> None:
+    """Give Rasa its own ``EndpointConfig.session`` and ``close_resources`` back (tests)."""
+    import rasa.core.run
+    from rasa.utils.endpoints import EndpointConfig
+
+    if _originals:
+        EndpointConfig.session = _originals.pop("session")  # type: ignore[assignment]
+        rasa.core.run.close_resources = _originals.pop("close")

@@ -1,0 +1,117 @@
+"""Action calls over kept-alive connections: Rasa's RemoteAction against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import rasa.core.run
+from aiohttp import web
+from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+from integrations import endpoint_sessions
+
+DOMAIN = Domain.from_dict({"actions": ["action_answer_procedure"], "slots": {
+    "procedure": {"type": "any", "mappings": [{"type": "custom"}]}}})
+
+
+@pytest.fixture
+def installed() -> Iterator[None]:
+    """The shared sessions installed for the test, Rasa's own methods put back after it."""
+    session, close = EndpointConfig.session, rasa.core.run.close_resources
+    endpoint_sessions.install()
+    yield
+    endpoint_sessions.uninstall()
+    assert EndpointConfig.session is session and rasa.core.run.close_resources is close
+
+
+class Server:
+    """An action server stand-in recording each request's body, headers and client port."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status, self.bodies, self.ports, self.headers = status, [], [], []  # type: ignore[var-annotated]
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        self.bodies.append(json.loads(await request.text()))
+        self.ports.append(request.transport.get_extra_info("peername")[1])  # type: ignore[union-attr]
+        self.headers.append(dict(request.headers) | {"query": dict(request.query)})
+        if self.status != 200:
+            return web.json_response({"error": "no"}, status=self.status)
+        return web.json_response({"events": [{"event": "slot", "name": "procedure", "value": "1.001"}],
+                                  "responses": [{"text": "Đăng ký khai sinh"}]})
+
+    async def run(self, calls: int, endpoint: Dict[str, Any], pause: float = 0.0) -> List[Any]:
+        app = web.Application()
+        app.router.add_post("/webhook", self.webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        config = EndpointConfig(f"http://127.0.0.1:{runner.addresses[0][1]}/webhook", **endpoint)
+        tracker = DialogueStateTracker("rest:test", DOMAIN.slots)
+        tracker.update(UserUttered("lệ phí làm giấy khai sinh / bao nhiêu", {"name": "ask_fee"}))
+        results = []
+        try:
+            for _ in range(calls):
+                action = RemoteAction("action_answer_procedure", config)
+                results.append(await action.run(CollectingOutputChannel(),
+                                                TemplatedNaturalLanguageGenerator(DOMAIN.responses), tracker, DOMAIN))
+                await asyncio.sleep(pause)
+        finally:
+            await endpoint_sessions.close_sessions()
+            await runner.cleanup()
+        return results
+
+
+def test_calls_share_one_connection_and_answer_as_before(installed: None) -> None:
+    server = Server()
+    results = asyncio.run(server.run(5, {"headers": {"X-Probe": "1"}, "token": "s3cret",
+                                         "basic_auth": {"username": "u", "password": "p"}}))
+    assert len(set(server.ports)) == 1  # one kept-alive connection for five calls
+    for events in results:
+        assert [e.as_dict().get("text") for e in events][0] == "Đăng ký khai sinh"
+        assert [(e.key, e.value) for e in events[1:]] == [("procedure", "1.001")]
+    body = server.bodies[-1]
+    assert body["next_action"] == "action_answer_procedure" and body["sender_id"] == "rest:test"
+    assert body["tracker"]["latest_message"]["text"] == "lệ phí làm giấy khai sinh / bao nhiêu"
+    assert body["domain"] == json.loads(json.dumps(DOMAIN.as_dict()))
+    headers = server.headers[-1]
+    assert headers["X-Probe"] == "1" and headers["query"] == {"token": "s3cret"}
+    assert headers["Authorization"].startswith("Basic ")
+
+
+def test_without_install_each_call_opens_its_own_connection() -> None:
+    server = Server()
+    asyncio.run(server.run(3, {}))
+    assert len(set(server.ports)) == 3
+
+
+def test_an_error_status_still_raises(installed: None) -> None:
+    with pytest.raises(RasaException, match="Failed to execute custom action") as raised:
+        asyncio.run(Server(status=500).run(1, {}))
+    assert isinstance(raised.value.__cause__, ClientResponseError) and raised.value.__cause__.status == 500
+
+
+def test_an_idle_connection_is_dropped_before_the_server_would(installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(endpoint_sessions, "KEEPALIVE_S", 0.2)
+    server = Server()
+    results = asyncio.run(server.run(3, {}, pause=0.6))
+    assert len(results) == 3 and len(set(server.ports)) == 3
+
+
+def test_dumps_matches_json_and_falls_back() -> None:
+    value = {"text": "Hồ sơ 000.00.15.H65-240312-0001 / xong", "n": [1, 2.5, None, True], "k": {"a": "\u2028"}}
+    assert json.loads(endpoint_sessions.dumps(value)) == value
+    assert endpoint_sessions.dumps({"x": math.nan}) in (json.dumps({"x": math.nan}), '{"x":NaN}')
+    with pytest.raises(TypeError):
+        endpoint_sessions.dumps({"x": object()})
