@@ -206,11 +206,11 @@ def take_pending(conversation_id: str, database_url: Optional[str] = None) -> Li
     answering the same citizen never both carry it.
     """
     texts: List[str] = []
+    table = HandoffMessage.__table__.c  # Core columns: this runs after every REST turn, ORM rows cost more
     with session_scope(database_url) as session:
-        waiting = session.execute(select(HandoffMessage.id, HandoffMessage.text)
-                                  .where(HandoffMessage.conversation_id == conversation_id,
-                                         HandoffMessage.delivered_at.is_(None))
-                                  .order_by(HandoffMessage.id)).all()
+        waiting = session.execute(select(table.id, table.text)
+                                  .where(table.conversation_id == conversation_id, table.delivered_at.is_(None))
+                                  .order_by(table.id)).all()
         for message_id, body in waiting:
             if session.execute(update(HandoffMessage).where(HandoffMessage.id == message_id,
                                                             HandoffMessage.delivered_at.is_(None))
