@@ -9,7 +9,9 @@
 * :mod:`integrations.graph_runner` — the prediction graph run node by node in an order worked
   out once per set of targets, instead of through dask on every parse and prediction;
 * :mod:`integrations.endpoint_sessions` — action server calls over kept-alive connections, their
-  bodies encoded with ujson, instead of a new HTTP session and connection per call.
+  bodies encoded with ujson, instead of a new HTTP session and connection per call;
+* :mod:`integrations.state_cache` — a tracker's dialogue states worked out once per prediction,
+  not once per policy.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 def install() -> None:
     """Install every adjustment (idempotent)."""
-    from integrations import action_validation, endpoint_sessions, graph_runner, model_pull
+    from integrations import action_validation, endpoint_sessions, graph_runner, model_pull, state_cache
 
     model_pull.install()
     action_validation.install()
     graph_runner.install()
     endpoint_sessions.install()
+    state_cache.install()

@@ -110,6 +110,7 @@ def restored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
     monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
+    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
     monkeypatch.setattr(agent, "load_from_server", agent.load_from_server)
     monkeypatch.setattr(processor, "DaskGraphRunner", processor.DaskGraphRunner)
 

@@ -1,0 +1,101 @@
+"""Cached dialogue states (issue 15): the trained model predicts exactly what it predicts without the cache."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Iterator, List, Tuple
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.cli.train import latest_model
+from integrations import state_cache
+
+MESSAGES = ["xin chao", "lam giay khai sinh can j", "le phi bn", "tra cứu hồ sơ 000.00.15.H65-240312-0001",
+            "5678", "cho gặp cán bộ", "ko hieu", "hộ chiếu làm ở đâu", "cảm ơn nhé", "asdkjh qwe"]
+Step = Tuple[int, Any, List[float]]
+
+
+@pytest.fixture(scope="module")
+def agent() -> Any:
+    return Agent.load(str(latest_model()))
+
+
+@pytest.fixture
+def cached() -> Iterator[None]:
+    original = DialogueStateTracker.past_states
+    state_cache.install()
+    yield
+    state_cache.uninstall()
+    assert DialogueStateTracker.past_states is original
+
+
+def _converse(agent: Any) -> Tuple[List[Step], DialogueStateTracker]:
+    """Predict through a conversation, appending what is predicted (forms asked for their slot)."""
+    tracker = DialogueStateTracker.from_events("rest:cache", [ActionExecuted("action_session_start"),
+                                                              ActionExecuted("action_listen")], agent.domain.slots)
+    steps: List[Step] = []
+    for text in MESSAGES:
+        parse = asyncio.run(agent.parse_message(text))
+        tracker.update(UserUttered(parse["text"], parse["intent"], parse["entities"], parse))
+        for _ in range(4):
+            prediction = agent.processor._predict_next_with_tracker(tracker)
+            steps.append((prediction.max_confidence_index, prediction.policy_name, prediction.probabilities))
+            name = agent.domain.action_names_or_texts[prediction.max_confidence_index]
+            tracker.update(ActionExecuted(name))
+            if name in agent.domain.form_names and tracker.active_loop_name != name:
+                tracker.update(ActiveLoop(name))
+                tracker.update(SlotSet("requested_slot", next(iter(agent.domain.forms[name].get(
+                    "required_slots", [])), None)))
+            if name == "action_listen":
+                break
+    return steps, tracker
+
+
+def test_predictions_are_identical(agent: Any, cached: None) -> None:
+    with_cache, tracker = _converse(agent)
+    state_cache.uninstall()
+    without, _ = _converse(agent)
+    assert with_cache == without
+    assert len(with_cache) > len(MESSAGES) and len(tracker.events) > 30
+
+
+def test_states_are_the_same_and_each_caller_gets_its_own(agent: Any, cached: None) -> None:
+    _, tracker = _converse(agent)
+    rule_data = {"slots": ["requested_slot"], "active_loops": []}
+    for args in [(False, False, None), (True, False, None), (False, True, rule_data), (True, True, rule_data)]:
+        first = tracker.past_states(agent.domain, *args)
+        assert first == state_cache._original["past_states"](tracker, agent.domain, *args)
+        for state in first:  # what Rasa's featurizers do to the last user state
+            state.get("user", {}).pop("text", None)
+            state.clear()
+        assert tracker.past_states(agent.domain, *args) == state_cache._original["past_states"](
+            tracker, agent.domain, *args)
+
+
+def test_a_new_event_means_new_states(agent: Any, cached: None) -> None:
+    _, tracker = _converse(agent)
+    before = tracker.past_states(agent.domain)
+    tracker.update(UserUttered("xin chao", {"name": "greet", "confidence": 1.0}))
+    after = tracker.past_states(agent.domain)
+    assert len(after) == len(before) + 1 or after[-1] != before[-1]
+    assert after == state_cache._original["past_states"](tracker, agent.domain)
+
+
+def test_the_rasa_process_installs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.core.run
+    from rasa.core import agent as rasa_agent
+    from rasa.core import processor
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    from integrations import rasa_process
+
+    for owner, name in [(DialogueStateTracker, "past_states"), (EndpointConfig, "session"),
+                        (rasa.core.run, "close_resources"), (RemoteAction, "_validate_action_result"),
+                        (rasa_agent, "load_from_server"), (processor, "DaskGraphRunner")]:
+        monkeypatch.setattr(owner, name, getattr(owner, name))
+    rasa_process.install()
+    assert DialogueStateTracker.past_states is state_cache.past_states
