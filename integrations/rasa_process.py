@@ -11,7 +11,9 @@
 * :mod:`integrations.endpoint_sessions` — action server calls over kept-alive connections, their
   bodies encoded with ujson, instead of a new HTTP session and connection per call;
 * :mod:`integrations.state_cache` — a tracker's dialogue states worked out once per prediction,
-  not once per policy.
+  not once per policy;
+* :mod:`integrations.event_types` — an event's class found from a table, not a walk of every
+  subclass of ``Event`` per event read.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -22,10 +24,11 @@ from __future__ import annotations
 
 def install() -> None:
     """Install every adjustment (idempotent)."""
-    from integrations import action_validation, endpoint_sessions, graph_runner, model_pull, state_cache
+    from integrations import action_validation, endpoint_sessions, event_types, graph_runner, model_pull, state_cache
 
     model_pull.install()
     action_validation.install()
     graph_runner.install()
     endpoint_sessions.install()
     state_cache.install()
+    event_types.install()

@@ -18,6 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from integrations import action_validation
+from tests.support.rasa_patches import keep_rasa_as_is
 
 VALID = [
     {},
@@ -137,15 +138,7 @@ async def _run_remote(body: Dict[str, Any]) -> Any:
 @pytest.fixture
 def restored(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rasa's methods as they were, after the test (install() patches them process-wide)."""
-    import rasa.core.run
-    from rasa.core import agent, processor
-
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
-    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
-    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
-    monkeypatch.setattr(agent, "load_from_server", agent.load_from_server)
-    monkeypatch.setattr(processor, "DaskGraphRunner", processor.DaskGraphRunner)
+    keep_rasa_as_is(monkeypatch)
 
 
 def test_installed_in_rasa_a_malformed_response_from_a_real_server_is_still_rejected(restored: None) -> None:

@@ -12,6 +12,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.cli.train import latest_model
 from integrations import state_cache
+from tests.support.rasa_patches import keep_rasa_as_is
 
 MESSAGES = ["xin chao", "lam giay khai sinh can j", "le phi bn", "tra cứu hồ sơ 000.00.15.H65-240312-0001",
             "5678", "cho gặp cán bộ", "ko hieu", "hộ chiếu làm ở đâu", "cảm ơn nhé", "asdkjh qwe"]
@@ -85,17 +86,8 @@ def test_a_new_event_means_new_states(agent: Any, cached: None) -> None:
 
 
 def test_the_rasa_process_installs_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rasa.core.run
-    from rasa.core import agent as rasa_agent
-    from rasa.core import processor
-    from rasa.core.actions.action import RemoteAction
-    from rasa.utils.endpoints import EndpointConfig
-
     from integrations import rasa_process
 
-    for owner, name in [(DialogueStateTracker, "past_states"), (EndpointConfig, "session"),
-                        (rasa.core.run, "close_resources"), (RemoteAction, "_validate_action_result"),
-                        (rasa_agent, "load_from_server"), (processor, "DaskGraphRunner")]:
-        monkeypatch.setattr(owner, name, getattr(owner, name))
+    keep_rasa_as_is(monkeypatch)
     rasa_process.install()
     assert DialogueStateTracker.past_states is state_cache.past_states

@@ -1,0 +1,27 @@
+"""Everything ``integrations.rasa_process.install`` patches in Rasa, put back after a test."""
+
+from __future__ import annotations
+
+from typing import Any, List, Tuple
+
+import pytest
+
+
+def patched_attributes() -> List[Tuple[Any, str]]:
+    """(owner, attribute) of every Rasa attribute the Rasa-process adjustments replace."""
+    import rasa.core.run
+    from rasa.core import agent, processor
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    return [(RemoteAction, "_validate_action_result"), (agent, "load_from_server"), (processor, "DaskGraphRunner"),
+            (EndpointConfig, "session"), (rasa.core.run, "close_resources"),
+            (DialogueStateTracker, "past_states"), (Event, "resolve_by_type")]
+
+
+def keep_rasa_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Have ``monkeypatch`` restore every patched attribute when the test ends."""
+    for owner, name in patched_attributes():
+        monkeypatch.setattr(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
