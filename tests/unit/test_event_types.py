@@ -42,7 +42,16 @@ def test_a_subclass_defined_later_is_found(installed: None) -> None:
     class Later(Event):
         type_name = "later_event_for_test"
 
+        def as_story_string(self) -> None:
+            return None
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Later)
+
+        __hash__ = Event.__hash__
+
     assert Event.resolve_by_type("later_event_for_test") is Later
+    assert event_types._original["resolve_by_type"].__func__("later_event_for_test") is Later
 
 
 def test_events_read_back_the_same(installed: None) -> None:
