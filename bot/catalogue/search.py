@@ -1,17 +1,16 @@
 """In-process procedure search over the whole catalogue (issue 12).
 
-A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields
-weigh less), built once from plain records, so the results are the same whatever the database
-(SQLite or PostgreSQL: no full-text search of the database is used). Unknown words of a question
-are corrected against the catalogue's vocabulary with ``rapidfuzz``; everyday words ("bằng lái",
-"cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`, loaded from
-``data/search_vocabulary.yml``). A word a name repeats counts once; numbers lose leading zeros.
-The candidates are re-ranked by how much of the question they explain and how much of their
-name the question says, with the named level ("ở tỉnh", "cấp xã") as a soft boost and the
-province's own (curated) procedures first on ties. A character n-gram TF-IDF cosine
-(:mod:`bot.catalogue.search_char`) is fused into the re-rank and adds candidates (typos, words run
-together). Records of the same name but the level note are one hit (:meth:`ProcedureIndex._collapse`);
-names that differ by diacritics ("thuê" / "thuế") are not the same name.
+A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields weigh less),
+built once from plain records, so the results are the same whatever the database (SQLite or PostgreSQL:
+no full-text search of the database is used). Unknown words of a question are corrected against the
+catalogue's vocabulary with ``rapidfuzz``; everyday words ("bằng lái", "cà vẹt", "passport") add the
+official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`, loaded from ``data/search_vocabulary.yml``).
+A word a name repeats counts once; numbers lose leading zeros. The candidates are re-ranked by how much of
+the question they explain and how much of their name the question says, with the named level ("ở tỉnh",
+"cấp xã") as a soft boost and the province's own (curated) procedures first on ties. A character n-gram
+TF-IDF cosine (:mod:`bot.catalogue.search_char`) is fused into the re-rank and adds candidates (typos,
+words run together). Records of the same name but the level note are one hit
+(:meth:`ProcedureIndex._collapse`); names that differ by diacritics ("thuê" / "thuế") are not the same name.
 
 A typo-corrected word counts less than a written one (a short word is corrected only by one dropped
 letter), the action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the
@@ -211,6 +210,7 @@ class ProcedureIndex:
     def _query(self, text: str, level_hint: Optional[str]) -> _Query:
         words = st.query_words(text)
         hint, words = st.level_hint(words)
+        words = st.cut_chat(words)
         level = level_hint or hint
         triggers = {w for phrase in st.COLLOQUIAL if f" {phrase} " in f" {' '.join(words)} " for w in phrase.split()}
         fixed = [w if w in triggers else self._fix(w) for w in words]
@@ -228,6 +228,7 @@ class ProcedureIndex:
         terms = list(dict.fromkeys(st.terms(expanded, st.QUERY_STOPWORDS)))
         padded = f" {' '.join(words)} "
         units = [(phrase.split(), off.split()) for phrase, off in st.COLLOQUIAL.items() if f" {phrase} " in padded]
+        said_distinctive |= {c for p in said_distinctive for c in st.COVERS.get(p, ())}
         return _Query(said=words, effective=effective, terms=terms, level=level,
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
@@ -381,8 +382,7 @@ class ProcedureIndex:
     def _lacks(self, q: _Query, code: str) -> Set[str]:
         """Distinctive words the citizen said that record ``code`` lacks ("quốc tế", "cấp lại" ...)."""
         i = self._idx[code]
-        missing = q.distinctive - self._distinctive[i] - {"cap tinh", "cap xa", "cap trung uong", "cap bo"}
-        return {p for p in missing if not set(p.split()) <= self._all_words[i]}
+        return st.lacking(q.distinctive, self._distinctive[i], self._all_words[i])
 
     def contradicts(self, text: str, code: str) -> List[str]:
         """What in ``text`` makes ``code`` the wrong procedure: a distinctive word it lacks (sorted)."""

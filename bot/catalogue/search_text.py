@@ -28,6 +28,17 @@ QUERY_STOPWORDS: FrozenSet[str] = frozenset("""
     mot hai ba bon nam sau bay tam chin muoi trong ngoai tren duoi
     """.split()) - frozenset({"nam", "trong", "ngoai"})  # "lao động nam", "trong nước", "nước ngoài"
 
+# Chat phrases that name no procedure and must not pair with the words around them: "làm thủ tục hưởng
+# lương hưu" is no "tiếp tục hưởng" (folded, longest first).
+_CHAT_PHRASES = re.compile(r"(?:^| )(?:thu tuc hanh chinh|thu tuc)(?= |$)")
+
+
+def cut_chat(words: Sequence[str]) -> List[str]:
+    """The words with each chat phrase ("thủ tục") replaced by a phrase break ("|")."""
+    text = " ".join(words)
+    return _CHAT_PHRASES.sub(" |", text).split() if "thu tuc" in text else list(words)
+
+
 VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "search_vocabulary.yml"
 
 
@@ -66,7 +77,7 @@ DISTINCTIVE: Tuple[Tuple[str, ...], ...] = (
     ("cap lai", "lan dau", "cap doi", "cap moi", "dang ky lai", "gia han", "dieu chinh", "thu hoi",
      "tam thoi", "chuyen nhuong", "bo sung", "thay doi", "xoa", "cham dut", "khoi phuc",
      "trinh bao", "dinh chinh"),
-    ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau"),
+    ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau", "nguoi nuoc ngoai"),
     ("toan trinh", "mot phan", "truc tiep"),
     ("bat buoc", "tu nguyen"),
     ("cap dac biet",),   # works of special grade, I, II: not a citizen's house (cấp III, IV)
@@ -90,6 +101,12 @@ ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds to
     "sang ten": ("chuyen nhuong", "thay doi"),
 }
 ACTIONS: FrozenSet[str] = frozenset(DISTINCTIVE[0])
+# A foreigner ("người nước ngoài") is not abroad ("ở nước ngoài"), but a name with a foreign element
+# ("có yếu tố nước ngoài") does not lack them.
+SATISFIED_BY: Dict[str, FrozenSet[str]] = {"nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"})}
+# What a said distinctive phrase leaves said in a name too: "nước ngoài" said ("bằng lái nước ngoài",
+# "định cư ở nước ngoài") does not leave a foreigner unsaid.
+COVERS: Dict[str, FrozenSet[str]] = {"nuoc ngoai": frozenset({"nguoi nuoc ngoai"})}
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
 DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
                                       "bat buoc"})
@@ -104,6 +121,10 @@ _LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
                             r" (?:tinh|thanh pho)\b")),
     ("commune", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|cong an|ubnd|uy ban nhan dan|uy ban)"
                            r" (?:xa(?! hoi\b)|phuong|thi tran)\b")),   # "nhà ở xã hội" names no commune
+    # an office of the level named a few words away from it ("phòng cảnh sát QLHC tỉnh", "chủ tịch xã")
+    ("province", re.compile(r"\b(?:phong|chi cuc|cuc|chu tich|giam doc) (?:\w+ ){0,3}?tinh\b(?! khac)")),
+    ("commune", re.compile(r"\b(?:chu tich|can bo) (?:\w+ ){0,2}?(?:xa(?! hoi\b)|phuong)\b"
+                           r"|\bcua (?:xa(?! hoi\b)|phuong)\b")),
     ("central", re.compile(r"\b(?:cap trung uong|trung uong|cap bo|o bo|tai bo|len bo)\b")),
 )
 
@@ -190,6 +211,14 @@ def implied(words: Sequence[str]) -> FrozenSet[str]:
     return frozenset(p for action, phrases in ACTION_IMPLIES.items() if f" {action} " in padded for p in phrases)
 
 
+def lacking(said: FrozenSet[str], found: FrozenSet[str], words: FrozenSet[str]) -> FrozenSet[str]:
+    """The distinctive phrases ``said`` (but the level) that a record with the distinctive phrases ``found``
+    and the words ``words`` lacks: neither among its phrases nor all among its words, nor satisfied by one
+    of its phrases (:data:`SATISFIED_BY`)."""
+    missing = said - found - {"cap tinh", "cap xa", "cap trung uong", "cap bo"}
+    return frozenset(p for p in missing if not set(p.split()) <= words and not SATISFIED_BY.get(p, frozenset()) & found)
+
+
 def distinctive(words: Sequence[str]) -> FrozenSet[str]:
     """The distinctive phrases a folded word sequence contains (longest first, no overlap)."""
     text = f" {' '.join(w for w in words if w != '|')} "
@@ -221,11 +250,13 @@ def core(name: str) -> List[str]:
 
 
 def head(name: str) -> List[str]:
-    """The core words of a name (before its first qualifier), at least two words when it has them."""
+    """The core words of a name (before its first qualifier), at least two words when it has them, without
+    a leading "Thủ tục" (a label, not something a citizen must say)."""
     text = " " + fold(clean(name or "").lower()) + " "
     match = _HEAD_END.search(text)
     core = _WORD_RE.findall(text[: match.start()]) if match else []
-    return core if len(core) >= 2 else _WORD_RE.findall(text)
+    words = core if len(core) >= 2 else _WORD_RE.findall(text)
+    return words[2:] if words[:2] == ["thu", "tuc"] and len(words) > 3 else words
 
 
 # Where a trailing qualifier of a name begins, on the written (lower-case) name: "... trong trường hợp ...",

@@ -147,3 +147,32 @@ def test_an_unsaid_qualifier_costs_its_name_and_a_said_one_favours_it(monkeypatc
     assert max(foreign, key=foreign.get) == "FOR"
     alone, alone_without = scores("cap phep khai thac cat", True), scores("cap phep khai thac cat", False)
     assert alone["ALONE"] == alone_without["ALONE"]
+
+
+def test_an_office_of_the_level_named_away_from_it():
+    assert st.level_hint("lam cccd tai phong canh sat qlhc tinh".split())[0] == "province"
+    assert st.level_hint("tranh chap dat chu tich ubnd xa giai quyet".split())[0] == "commune"
+    assert st.level_hint("ke hoach khuyen nong cua xa".split())[0] == "commune"
+    assert st.level_hint("chuyen noi huong luong huu sang tinh khac".split())[0] is None
+    assert st.level_hint("chu tich hoi bao hiem xa hoi".split())[0] is None
+
+
+def test_thu_tuc_is_a_chat_phrase_that_pairs_with_nothing():
+    assert st.cut_chat("lam thu tuc huong luong huu".split()) == ["lam", "|", "huong", "luong", "huu"]
+    assert st.head("Thủ tục xoá tiền thuế nợ") == ["xoa", "tien", "thue", "no"]
+    index = ProcedureIndex.build([
+        SearchRecord("T1", "Tiếp tục hưởng lương hưu khi bị tạm dừng", (), "BHXH", "province"),
+        SearchRecord("H1", "Hưởng lương hưu", (), "BHXH", "province"),
+    ])
+    assert index.search("làm thủ tục hưởng lương hưu")[0].code == "H1"
+
+
+def test_a_foreigner_is_not_abroad():
+    index = ProcedureIndex.build([
+        SearchRecord("A1", "Thủ tục cấp thị thực tại cơ quan đại diện Việt Nam ở nước ngoài", (), "XNC", "central"),
+        SearchRecord("F1", "Cấp thị thực cho người nước ngoài tại Việt Nam", (), "XNC", "central"),
+    ])
+    assert index.search("cap thi thuc cho nguoi nuoc ngoai")[0].code == "F1"
+    words = frozenset("dang ky ket hon co yeu to nuoc ngoai".split())
+    assert st.lacking(frozenset({"nguoi nuoc ngoai"}), frozenset({"yeu to nuoc ngoai"}), words) == frozenset()
+    assert "nguoi nuoc ngoai" in index._query("doi bang lai nuoc ngoai", None).distinctive
