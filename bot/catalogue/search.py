@@ -45,7 +45,7 @@ __all__ = ["Decision", "Hit", "ProcedureIndex", "SearchRecord", "is_local_row", 
 # BM25 parameters (names are short: little length normalisation).
 K1, B = 1.2, 0.4
 ALIAS_WEIGHT, FIELD_WEIGHT = 1.0, 0.25
-CANDIDATES = 60
+CANDIDATES = 100
 CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
 UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest official word
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
@@ -141,7 +141,7 @@ class ProcedureIndex:
             field_words = st.record_words(rec.field)
             core = st.head(rec.name)
             self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
-                                    + variants[1:])
+                                    + st.alternatives(rec.name) + variants[1:])
             words = {w for v in variants for w in v} | set(field_words)
             self._all_words.append(frozenset(words))
             accented = frozenset().union(*(st.accented_words(t) for t in (rec.name, *rec.aliases)))

@@ -288,6 +288,14 @@ def _family(name: str) -> str:
 
 
 _PAREN = re.compile(r"\(([^()]{6,})\)")
+_ALTERNATIVE = re.compile(r"\s*/\s+|\s+/\s*")   # a slash between words, not in "C/O" or "131/2021"
+
+
+def alternatives(name: str) -> List[List[str]]:
+    """The core words of each procedure a name lists with a slash ("Đăng ký sử dụng hoá đơn điện tử/
+    Thay đổi nội dung ..."): each is said in full by a question that says only it. Empty for one procedure."""
+    parts = [head(p) for p in _ALTERNATIVE.split(name or "") if p.strip()]
+    return [p for p in parts if len(p) >= 2] if len(parts) > 1 else []
 
 
 def parentheticals(name: str) -> List[List[str]]:

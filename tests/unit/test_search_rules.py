@@ -176,3 +176,10 @@ def test_a_foreigner_is_not_abroad():
     words = frozenset("dang ky ket hon co yeu to nuoc ngoai".split())
     assert st.lacking(frozenset({"nguoi nuoc ngoai"}), frozenset({"yeu to nuoc ngoai"}), words) == frozenset()
     assert "nguoi nuoc ngoai" in index._query("doi bang lai nuoc ngoai", None).distinctive
+
+
+def test_a_name_listing_procedures_with_a_slash_is_said_by_one_of_them():
+    name = "Đăng ký sử dụng hoá đơn điện tử/ Thay đổi nội dung đăng ký sử dụng hoá đơn điện tử"
+    assert st.alternatives(name)[0] == ["dang", "ky", "su", "dung", "hoa", "don", "dien", "tu"]
+    assert st.alternatives("Cấp Giấy chứng nhận xuất xứ hàng hoá (C/O) mẫu Venezuela") == []
+    assert st.alternatives("Hỗ trợ theo Nghị quyết số 90/2025/NQ-HĐND") == []
