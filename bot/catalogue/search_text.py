@@ -95,6 +95,7 @@ ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds to
     "het han": ("gia han", "cap doi", "cap lai"),
     "sai": ("dieu chinh", "dinh chinh", "thay doi"),
     "sua": ("dieu chinh", "dinh chinh", "thay doi"),
+    "cai chinh": ("dieu chinh", "dinh chinh", "thay doi"),
     "doi ten": ("thay doi",),
     "huy": ("xoa", "cham dut", "thu hoi"),
     "them": ("bo sung",),

@@ -183,3 +183,7 @@ def test_a_name_listing_procedures_with_a_slash_is_said_by_one_of_them():
     assert st.alternatives(name)[0] == ["dang", "ky", "su", "dung", "hoa", "don", "dien", "tu"]
     assert st.alternatives("Cấp Giấy chứng nhận xuất xứ hàng hoá (C/O) mẫu Venezuela") == []
     assert st.alternatives("Hỗ trợ theo Nghị quyết số 90/2025/NQ-HĐND") == []
+
+
+def test_cai_chinh_is_a_correction():
+    assert {"dinh chinh", "thay doi"} <= st.implied("cai chinh ho tich".split())
