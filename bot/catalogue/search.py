@@ -89,6 +89,7 @@ class _Query:
     plain: Sequence[str] = ()            # said words that are no colloquial trigger
     corrected: FrozenSet[str] = frozenset()   # words that come from a typo correction, not from the text
     implied: FrozenSet[str] = frozenset()     # distinctive phrases the actions said stand for ("mất": cấp lại)
+    covered: FrozenSet[str] = frozenset()     # phrases a name may carry unsaid (st.COVERS: a foreigner for abroad)
     units: Sequence[Tuple[List[str], List[str]]] = ()   # (everyday phrase, official words) found
     accented: Dict[str, str] = field(default_factory=dict)   # folded -> as written with diacritics
 
@@ -228,11 +229,10 @@ class ProcedureIndex:
         terms = list(dict.fromkeys(st.terms(expanded, st.QUERY_STOPWORDS)))
         padded = f" {' '.join(words)} "
         units = [(phrase.split(), off.split()) for phrase, off in st.COLLOQUIAL.items() if f" {phrase} " in padded]
-        said_distinctive |= {c for p in said_distinctive for c in st.COVERS.get(p, ())}
         return _Query(said=words, effective=effective, terms=terms, level=level,
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
-                      implied=st.implied(words),
+                      implied=st.implied(words), covered=st.covered(said_distinctive),
                       accented={fold(w): w for w in st.accented_words(text)})
 
     def _idf_of(self, word: str) -> float:
@@ -311,7 +311,7 @@ class ProcedureIndex:
                 score += LEVEL_BONUS if rec_level == q.level else -LEVEL_MISMATCH
             elif not q.level and rec_level == "central":   # no level said: the province's and communes' first
                 score -= CENTRAL_PENALTY
-            score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - st.DEFAULTS)
+            score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - q.covered - st.DEFAULTS)
             score -= LACKS_PENALTY * len(self._lacks(q, rec.code))   # "nước ngoài" said, not in the name
             # the action said or implied ("đính chính", "mất": "Cấp lại ...") is the one the name carries out
             if (q.implied | (q.distinctive & st.ACTIONS)) & self._core_distinctive[i]:

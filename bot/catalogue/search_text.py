@@ -105,9 +105,15 @@ ACTIONS: FrozenSet[str] = frozenset(DISTINCTIVE[0])
 # A foreigner ("người nước ngoài") is not abroad ("ở nước ngoài"), but a name with a foreign element
 # ("có yếu tố nước ngoài") does not lack them.
 SATISFIED_BY: Dict[str, FrozenSet[str]] = {"nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"})}
-# What a said distinctive phrase leaves said in a name too: "nước ngoài" said ("bằng lái nước ngoài",
-# "định cư ở nước ngoài") does not leave a foreigner unsaid.
-COVERS: Dict[str, FrozenSet[str]] = {"nuoc ngoai": frozenset({"nguoi nuoc ngoai"})}
+# What a said distinctive phrase leaves said in a name too, without the name needing it: "nước ngoài" said
+# ("bằng lái nước ngoài", "định cư ở nước ngoài") leaves no foreigner unsaid, a foreigner said no foreign element.
+COVERS: Dict[str, FrozenSet[str]] = {"nuoc ngoai": frozenset({"nguoi nuoc ngoai"}),
+                                     "nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"})}
+
+
+def covered(said: Iterable[str]) -> FrozenSet[str]:
+    """The distinctive phrases the ``said`` ones cover in a name (:data:`COVERS`)."""
+    return frozenset(c for p in said for c in COVERS.get(p, ()))
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
 DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
                                       "bat buoc"})
@@ -202,13 +208,17 @@ def name_distinctive(words: Sequence[str]) -> FrozenSet[str]:
 
 # "mất" before a duration or an amount is "it takes" ("mất bao lâu", "mất mấy ngày", "mất bao nhiêu
 # tiền"), not "lost": no action then. Folded, matched on the words right after "mat".
-_TAKES = re.compile(r" mat (?:bao|may|khoang|tam|chung|het|tien|phi|thoi gian|\d+|mot|hai|ba|nam|muoi|nhieu|lau|it) ")
+_TAKES = re.compile(r" mat (?:bao|may|khoang|tam|chung|het|tien|phi|thoi gian|\d+|mot|hai|ba|nam|muoi|nhieu|lau|it"
+                    r"|mua) ")
+# "mất" right after a person is a death ("bố mất", "chồng mất", "người thân mất", "cựu chiến binh mất"), not
+# a loss ("bị mất", "mất hộ chiếu"); "mất mùa" is a failed harvest.
+_DIES = re.compile(r" (?:bo|me|cha|chong|vo|ong|than|nguoi|ngoai|binh|moi) mat ")
 
 
 def implied(words: Sequence[str]) -> FrozenSet[str]:
     """The distinctive phrases the actions said in ``words`` stand for (:data:`ACTION_IMPLIES`); "mất" of a
-    duration or a cost ("mất bao lâu") is no loss."""
-    padded = _TAKES.sub(" # ", f" {' '.join(words)} ")
+    duration or a cost ("mất bao lâu") or of a person ("bố mất") is no loss."""
+    padded = _DIES.sub(" # ", _TAKES.sub(" # ", f" {' '.join(words)} "))
     return frozenset(p for action, phrases in ACTION_IMPLIES.items() if f" {action} " in padded for p in phrases)
 
 

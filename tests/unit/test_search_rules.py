@@ -175,7 +175,7 @@ def test_a_foreigner_is_not_abroad():
     assert index.search("cap thi thuc cho nguoi nuoc ngoai")[0].code == "F1"
     words = frozenset("dang ky ket hon co yeu to nuoc ngoai".split())
     assert st.lacking(frozenset({"nguoi nuoc ngoai"}), frozenset({"yeu to nuoc ngoai"}), words) == frozenset()
-    assert "nguoi nuoc ngoai" in index._query("doi bang lai nuoc ngoai", None).distinctive
+    assert "nguoi nuoc ngoai" in index._query("doi bang lai nuoc ngoai", None).covered
 
 
 def test_a_name_listing_procedures_with_a_slash_is_said_by_one_of_them():
@@ -187,3 +187,19 @@ def test_a_name_listing_procedures_with_a_slash_is_said_by_one_of_them():
 
 def test_cai_chinh_is_a_correction():
     assert {"dinh chinh", "thay doi"} <= st.implied("cai chinh ho tich".split())
+
+
+@pytest.mark.parametrize("text", ["bo mat nhan tro cap mai tang", "chong mat vo duoc huong tuat", "ho tro cho nguoi mat",
+                                  "mat mua xin mien thue"])
+def test_mat_of_a_person_or_a_harvest_is_no_loss(text):
+    assert st.implied(text.split()) == frozenset()
+
+
+def test_a_foreigner_said_leaves_no_foreign_element_unsaid():
+    index = ProcedureIndex.build([
+        SearchRecord("A1", "Đăng ký khai tử cho công dân Việt Nam ở nước ngoài", (), "Hộ tịch", "central"),
+        SearchRecord("F1", "Đăng ký khai tử có yếu tố nước ngoài", (), "Hộ tịch", "province"),
+    ])
+    q = index._query("khai tu cho nguoi nuoc ngoai", None)
+    assert "yeu to nuoc ngoai" in q.covered and "yeu to nuoc ngoai" not in q.distinctive
+    assert index.search("khai tu nguoi nuoc ngoai")[0].code == "F1"
