@@ -29,14 +29,14 @@ QUERY_STOPWORDS: FrozenSet[str] = frozenset("""
     """.split()) - frozenset({"nam", "trong", "ngoai"})  # "lao động nam", "trong nước", "nước ngoài"
 
 # Chat phrases that name no procedure and must not pair with the words around them: "làm thủ tục hưởng
-# lương hưu" is no "tiếp tục hưởng" (folded, longest first).
-_CHAT_PHRASES = re.compile(r"(?:^| )(?:thu tuc hanh chinh|thu tuc)(?= |$)")
+# lương hưu" is no "tiếp tục hưởng", the "làm" of "làm sao" is no "cấp" (folded, longest first).
+_CHAT_PHRASES = re.compile(r"(?:^| )(?:thu tuc hanh chinh|thu tuc|lam sao|lam nhu the nao|lam the nao|lam gi|lam j)"
+                           r"(?= |$)")
 
 
 def cut_chat(words: Sequence[str]) -> List[str]:
-    """The words with each chat phrase ("thủ tục") replaced by a phrase break ("|")."""
-    text = " ".join(words)
-    return _CHAT_PHRASES.sub(" |", text).split() if "thu tuc" in text else list(words)
+    """The words with each chat phrase ("thủ tục", "làm sao") replaced by a phrase break ("|")."""
+    return _CHAT_PHRASES.sub(" |", " ".join(words)).split()
 
 
 VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "search_vocabulary.yml"

@@ -159,6 +159,8 @@ def test_an_office_of_the_level_named_away_from_it():
 
 def test_thu_tuc_is_a_chat_phrase_that_pairs_with_nothing():
     assert st.cut_chat("lam thu tuc huong luong huu".split()) == ["lam", "|", "huong", "luong", "huu"]
+    assert st.cut_chat("can luat su thi lam sao".split()) == ["can", "luat", "su", "thi", "|"]
+    assert st.cut_chat("phai lam lai giay".split()) == ["phai", "lam", "lai", "giay"]
     assert st.head("Thủ tục xoá tiền thuế nợ") == ["xoa", "tien", "thue", "no"]
     index = ProcedureIndex.build([
         SearchRecord("T1", "Tiếp tục hưởng lương hưu khi bị tạm dừng", (), "BHXH", "province"),
