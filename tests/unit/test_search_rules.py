@@ -205,3 +205,9 @@ def test_a_foreigner_said_leaves_no_foreign_element_unsaid():
     q = index._query("khai tu cho nguoi nuoc ngoai", None)
     assert "yeu to nuoc ngoai" in q.covered and "yeu to nuoc ngoai" not in q.distinctive
     assert index.search("khai tu nguoi nuoc ngoai")[0].code == "F1"
+
+
+def test_a_semicolon_lists_a_procedure_only_before_a_generic_action():
+    assert ["dang", "ky", "to", "hop", "tac"] in st.alternatives("Đăng ký thành lập tổ hợp tác; đăng ký tổ hợp tác")
+    assert st.alternatives("Giao đất, cho thuê đất không qua đấu giá; giao rừng, cho thuê rừng") == []
+    assert st.alternatives("Giải quyết chế độ, gồm: chi phí giám định; trợ cấp một lần; dưỡng sức") == []
