@@ -12,11 +12,11 @@ TF-IDF cosine (:mod:`bot.catalogue.search_char`) is fused into the re-rank and a
 words run together). Records of the same name but the level note are one hit
 (:meth:`ProcedureIndex._collapse`); names that differ by diacritics ("thuê" / "thuế") are not the same name.
 
-A typo-corrected word counts less than a written one (a short word is corrected only by one dropped
-letter), the action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the
-names ("GTGT") are indexed under the words they stand for. A word the citizen wrote with diacritics that a
-name holds only as another word ("thuê" against "thuế", "lái" against "lại") costs that name a little. A
-sibling's trailing qualifier ("... đối với ...") earns a little when said and costs a little when not.
+A typo-corrected word counts less than a written one (a short word is corrected only by one dropped letter), the
+action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the names ("GTGT") are indexed
+under the words they stand for. A word the citizen wrote with diacritics that a name holds only as another word
+("thuê" against "thuế", "lái" against "lại") costs that name a little. A sibling's trailing qualifier ("... đối với
+...") earns a little when said and costs a little when not.
 
 :meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons)
 or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`, the plain
@@ -47,17 +47,16 @@ K1, B = 1.2, 0.4
 ALIAS_WEIGHT, FIELD_WEIGHT = 1.0, 0.25
 CANDIDATES = 100
 CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
-UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest official word
+UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest word (an abbreviation 1 more)
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
 CENTRAL_PENALTY, LACKS_PENALTY = 0.02, 0.04
 ACCENT_PENALTY = 0.05   # per word the citizen wrote with diacritics that the name has only as another word
 QUALIFIER_PENALTY, QUALIFIER_BONUS = 0.02, 0.02   # a sibling's qualifier unsaid (plain sibling first) / said
-TYPO_CUTOFF = 80.0
-# A short word is corrected only by one dropped letter; a corrected word counts at most half a written
-# one, less the further it is from what was written.
-SHORT_WORD, CORRECTED_WEIGHT, SLIP_WEIGHT = 4, 0.5, 0.75
+# A typo is corrected from a rapidfuzz ratio of 80, a short word only by one dropped letter; a corrected word
+# counts at most half a written one, less the further it is from what was written.
+TYPO_CUTOFF, SHORT_WORD, CORRECTED_WEIGHT, SLIP_WEIGHT = 80.0, 4, 0.5, 0.75
 
 
 @dataclass(frozen=True)
@@ -276,16 +275,17 @@ class ProcedureIndex:
         content = [t for t in dict.fromkeys(st.terms(q.plain, st.QUERY_STOPWORDS)) if t in self._idf or "_" not in t]
         # what the decision counts as said: no pair of two chat words ("giấy tờ", "cho em")
         chat = {t for t in content if "_" in t and set(t.split("_")) <= st.QUERY_STOPWORDS}
-        # an everyday phrase counts as one unit, as heavy as its strongest official word, covered by the
-        # share of its official terms (or of its own words) a record holds
+        # an everyday phrase counts as one unit, as heavy as its strongest official word (at most two of it, three
+        # for an abbreviation), covered by the share of its official terms (or of its own words) a record holds
         units = []
         for phrase, official in q.units:
             alts = [[t for t in dict.fromkeys(st.terms(v, st.QUERY_STOPWORDS)) if t in self._idf or "_" not in t]
                     for v in (official, phrase)]
             alts = [(a, sum(self._idf_of(t) for t in a) or 1.0) for a in alts if a]
             singles = [self._idf_of(w) for w in official if w not in st.QUERY_STOPWORDS]
-            if alts and singles:
-                units.append((min(sum(singles), UNIT_WEIGHT * max(singles)), alts))
+            if alts and singles:   # (an abbreviation: the very official words, written short)
+                cap = (UNIT_WEIGHT + (" ".join(phrase) in st.ABBREVIATIONS)) * max(singles)
+                units.append((min(sum(singles), cap), alts))
         conf = {t: min(self._fix_weight.get(w, CORRECTED_WEIGHT) for w in set(t.split("_")) & q.corrected)
                 for t in content if set(t.split("_")) & q.corrected}
         unit_weight = sum(w for w, _ in units)
