@@ -128,10 +128,10 @@ _LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
                             r" (?:tinh|thanh pho)\b")),
     ("commune", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|cong an|ubnd|uy ban nhan dan|uy ban)"
                            r" (?:xa(?! hoi\b)|phuong|thi tran)\b")),   # "nhà ở xã hội" names no commune
-    # an office of the level named a few words away from it ("phòng cảnh sát QLHC tỉnh", "chủ tịch xã")
-    ("province", re.compile(r"\b(?:phong|chi cuc|cuc|chu tich|giam doc) (?:\w+ ){0,3}?tinh\b(?! khac)")),
-    ("commune", re.compile(r"\b(?:chu tich|can bo) (?:\w+ ){0,2}?(?:xa(?! hoi\b)|phuong)\b"
-                           r"|\bcua (?:xa(?! hoi\b)|phuong)\b")),
+    # an office of the level named a few words away from it ("phòng cảnh sát QLHC tỉnh", "chủ tịch xã"): only
+    # the level word ("cut") goes, the office may be what the citizen asks about ("phòng khám")
+    ("province", re.compile(r"\b(?:phong|chi cuc|cuc|chu tich|giam doc) (?:\w+ ){0,3}?(?P<cut>tinh)\b(?! khac)")),
+    ("commune", re.compile(r"\b(?:(?:chu tich|can bo) (?:\w+ ){0,2}?|cua )(?P<cut>xa(?! hoi\b)|phuong)\b")),
     ("central", re.compile(r"\b(?:cap trung uong|trung uong|cap bo|o bo|tai bo|len bo)\b")),
 )
 
@@ -170,7 +170,8 @@ def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
     for level, pattern in _LEVEL_PATTERNS:
         match = pattern.search(text)
         if match:
-            rest = (text[: match.start()] + " " + text[match.end():]).split()
+            start, end = match.span("cut") if "cut" in pattern.groupindex else match.span()
+            rest = (text[:start] + " " + text[end:]).split()
             return level, rest
     return None, list(words)
 

@@ -155,6 +155,7 @@ def test_an_office_of_the_level_named_away_from_it():
     assert st.level_hint("ke hoach khuyen nong cua xa".split())[0] == "commune"
     assert st.level_hint("chuyen noi huong luong huu sang tinh khac".split())[0] is None
     assert st.level_hint("chu tich hoi bao hiem xa hoi".split())[0] is None
+    assert st.level_hint("mo phong kham tinh hai duong".split()) == ("province", ["mo", "phong", "kham", "hai", "duong"])
 
 
 def test_thu_tuc_is_a_chat_phrase_that_pairs_with_nothing():
