@@ -1,15 +1,14 @@
 """In-process procedure search over the whole catalogue (issue 12).
 
-A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields weigh less),
-built once from plain records, so the results are the same whatever the database (SQLite or PostgreSQL:
-no full-text search of the database is used). Unknown words of a question are corrected against the
-catalogue's vocabulary with ``rapidfuzz``; everyday words ("bằng lái", "cà vẹt", "passport") add the
-official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`, loaded from ``data/search_vocabulary.yml``).
-A word a name repeats counts once; numbers lose leading zeros. The candidates are re-ranked by how much of
-the question they explain and how much of their name the question says, with the named level ("ở tỉnh",
-"cấp xã") as a soft boost and the province's own (curated) procedures first on ties. A character n-gram
-TF-IDF cosine (:mod:`bot.catalogue.search_char`) is fused into the re-rank and adds candidates (typos,
-words run together). Records of the same name but the level note are one hit
+A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields weigh less), built once
+from plain records, so the results are the same whatever the database (SQLite or PostgreSQL: no full-text search of the
+database is used). Unknown words of a question are corrected against the catalogue's vocabulary with ``rapidfuzz``;
+everyday words ("bằng lái", "cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`,
+loaded from ``data/search_vocabulary.yml``). A word a name repeats counts once; numbers lose leading zeros. The
+candidates are re-ranked by how much of the question they explain and how much of their name the question says, with
+the named level ("ở tỉnh", "cấp xã") as a soft boost and the province's own (curated) procedures, then the shorter
+(more general) name, first on ties. A character n-gram TF-IDF cosine (:mod:`bot.catalogue.search_char`) is fused into
+the re-rank and adds candidates (typos, words run together). Records of the same name but the level note are one hit
 (:meth:`ProcedureIndex._collapse`); names that differ by diacritics ("thuê" / "thuế") are not the same name.
 
 A typo-corrected word counts less than a written one (a short word is corrected only by one dropped letter), the
@@ -324,7 +323,7 @@ class ProcedureIndex:
             if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
                 score -= ACCENT_PENALTY * self._accent_mismatches(q, i)
             out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char)))
-        out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, h[0].name))
+        out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, len(h[0].name), h[0].name))
         return q, self._collapse(out, q.level)
 
     def _accent_mismatches(self, q: _Query, i: int) -> int:
