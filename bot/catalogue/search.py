@@ -147,7 +147,7 @@ class ProcedureIndex:
             self._accented.append(accented)
             self._folded_accented.append(frozenset(fold(w) for w in accented))
             self._all_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
-            self._distinctive.append(st.name_distinctive(variants[0]))
+            self._distinctive.append(st.name_distinctive(st.record_words(st.without_inclusions(rec.name))))
             self._core_distinctive.append(st.name_distinctive(st.core(rec.name)))
             self._name_level.append(st.name_level(variants[0]))
             rec_terms = set()

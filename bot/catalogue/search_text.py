@@ -200,6 +200,15 @@ def terms(words: Sequence[str], stopwords: Iterable[str] = ()) -> List[str]:
     return out
 
 
+_INCLUSION = re.compile(r"\(\s*(?:bao gồm|kể cả)[^()]*\)", re.IGNORECASE)
+
+
+def without_inclusions(name: str) -> str:
+    """A name without what it says it includes too ("Cấp Chứng chỉ hành nghề dược (bao gồm cả trường hợp ...
+    bị thu hồi ...)"): an inclusion widens the procedure, it makes no special case of it."""
+    return _INCLUSION.sub(" ", name or "")
+
+
 def name_distinctive(words: Sequence[str]) -> FrozenSet[str]:
     """The distinctive phrases of a record's (folded) name; a name starting with "Đổi" is an exchange
     ("cấp đổi"), which the folded "doi" cannot say elsewhere ("đối với")."""
