@@ -260,7 +260,7 @@ class ProcedureIndex:
         k = min(CANDIDATES, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[scores[top] > 0]
-        char_text = " ".join(w for w in q.effective if w not in st.QUERY_STOPWORDS)
+        char_text = " ".join(w for w in q.effective if w not in st.QUERY_STOPWORDS and w != "|")
         char_scores = self._char.scores(char_text) if self._char is not None else np.zeros(len(scores))
         extra = [i for i, _ in CharIndex.top(char_scores, CHAR_CANDIDATES)]
         top = np.unique(np.concatenate([top, np.array(extra, dtype=top.dtype)])) if extra else top
