@@ -310,7 +310,7 @@ class ProcedureIndex:
                 score += LEVEL_BONUS if rec_level == q.level else -LEVEL_MISMATCH
             elif not q.level and rec_level == "central":   # no level said: the province's and communes' first
                 score -= CENTRAL_PENALTY
-            score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - q.covered - st.DEFAULTS)
+            score -= UNSAID_PENALTY * st.special_count(self._distinctive[i] - q.distinctive - q.covered - st.DEFAULTS)
             score -= LACKS_PENALTY * len(self._lacks(q, rec.code))   # "nước ngoài" said, not in the name
             # the action said or implied ("đính chính", "mất": "Cấp lại ...") is the one the name carries out
             if (q.implied | (q.distinctive & st.ACTIONS)) & self._core_distinctive[i]:

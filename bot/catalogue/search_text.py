@@ -120,6 +120,15 @@ DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot p
 # The generic action a name starts with ("Đăng ký khai sinh", "Cấp thẻ căn cước"): what an unqualified
 # question means, so a name is not less said for it.
 GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien", "de nghi", "xet")
+LEVEL_PHRASES: FrozenSet[str] = frozenset(DISTINCTIVE[-1])
+
+
+def special_count(unsaid: FrozenSet[str]) -> int:
+    """How many special cases the distinctive phrases ``unsaid`` make: the levels a name lists ("thực hiện
+    tại cấp tỉnh, cấp xã") are one."""
+    return len(unsaid - LEVEL_PHRASES) + bool(unsaid & LEVEL_PHRASES)
+
+
 _DISTINCTIVE_ALL: Tuple[str, ...] = tuple(sorted({p for group in DISTINCTIVE for p in group}, key=len, reverse=True))
 
 # "ở tỉnh", "công an xã", "cấp trung ương": a level the citizen names (folded, on word boundaries).

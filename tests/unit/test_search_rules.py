@@ -219,3 +219,8 @@ def test_what_a_name_includes_too_makes_no_special_case():
     assert st.without_inclusions(name).strip() == "Cấp Chứng chỉ hành nghề dược"
     index = ProcedureIndex.build([SearchRecord("D1", name, (), "Dược", "province")])
     assert "thu hoi" not in index._distinctive[0]
+
+
+def test_the_levels_a_name_lists_are_one_special_case():
+    assert st.special_count(frozenset({"cap tinh", "cap xa", "toan trinh"})) == 2
+    assert st.special_count(frozenset({"tam thoi", "toan trinh"})) == 2
