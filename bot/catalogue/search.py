@@ -230,7 +230,7 @@ class ProcedureIndex:
         return _Query(said=words, effective=effective, terms=terms, level=level,
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
-                      implied=st.implied(words), covered=st.covered(said_distinctive),
+                      implied=st.implied(words), covered=st.covered(said_distinctive, expanded),
                       accented={fold(w): w for w in st.accented_words(text)})
 
     def _idf_of(self, word: str) -> float:

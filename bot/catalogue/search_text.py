@@ -107,13 +107,17 @@ ACTIONS: FrozenSet[str] = frozenset(DISTINCTIVE[0])
 SATISFIED_BY: Dict[str, FrozenSet[str]] = {"nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"})}
 # What a said distinctive phrase leaves said in a name too, without the name needing it: "nước ngoài" said
 # ("bằng lái nước ngoài", "định cư ở nước ngoài") leaves no foreigner unsaid, a foreigner said no foreign element.
+# A key may also be words said ("trực tuyến" leaves no "toàn trình", "một phần" of the online channel unsaid).
 COVERS: Dict[str, FrozenSet[str]] = {"nuoc ngoai": frozenset({"nguoi nuoc ngoai"}),
-                                     "nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"})}
+                                     "nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"}),
+                                     "truc tuyen": frozenset({"toan trinh", "mot phan"})}
 
 
-def covered(said: Iterable[str]) -> FrozenSet[str]:
-    """The distinctive phrases the ``said`` ones cover in a name (:data:`COVERS`)."""
-    return frozenset(c for p in said for c in COVERS.get(p, ()))
+def covered(said: Iterable[str], words: Sequence[str] = ()) -> FrozenSet[str]:
+    """The distinctive phrases the ``said`` ones (or the ``words``) cover in a name (:data:`COVERS`)."""
+    said, text = set(said), f" {' '.join(words)} "
+    return frozenset(c for p, found in COVERS.items() if p in said or f" {p} " in text for c in found)
+
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
 DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
                                       "bat buoc"})

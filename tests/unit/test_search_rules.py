@@ -224,3 +224,8 @@ def test_what_a_name_includes_too_makes_no_special_case():
 def test_the_levels_a_name_lists_are_one_special_case():
     assert st.special_count(frozenset({"cap tinh", "cap xa", "toan trinh"})) == 2
     assert st.special_count(frozenset({"tam thoi", "toan trinh"})) == 2
+
+
+def test_online_said_leaves_the_online_channel_said():
+    assert {"toan trinh", "mot phan"} <= st.covered(frozenset(), "dang ky xe truc tuyen".split())
+    assert st.covered(frozenset(), "dang ky xe".split()) == frozenset()
