@@ -267,7 +267,7 @@ def distinctive(words: Sequence[str]) -> FrozenSet[str]:
 
 # Where the core of a procedure name ends and its qualifiers begin ("... đối với ...", "(cấp tỉnh)").
 _HEAD_END = re.compile(r" (?:\(|;|doi voi |thuc hien |trong truong hop |tai |thuoc |bang dich vu cong |theo |"
-                       r"trong cac truong hop |ap dung )")
+                       r"trong cac truong hop |ap dung )|(?<! sau)(?<! truoc) khi ")   # "khi" of a condition
 
 
 _CORE_END = re.compile(r"[,;(]")

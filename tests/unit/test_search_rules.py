@@ -229,3 +229,8 @@ def test_the_levels_a_name_lists_are_one_special_case():
 def test_online_said_leaves_the_online_channel_said():
     assert {"toan trinh", "mot phan"} <= st.covered(frozenset(), "dang ky xe truc tuyen".split())
     assert st.covered(frozenset(), "dang ky xe".split()) == frozenset()
+
+
+def test_a_condition_with_khi_is_no_core_of_a_name():
+    assert st.head("Gia hạn sử dụng đất khi hết thời hạn sử dụng đất") == ["gia", "han", "su", "dung", "dat"]
+    assert st.head("Hưởng trợ cấp dưỡng sức sau khi ốm đau")[-3:] == ["khi", "om", "dau"]
