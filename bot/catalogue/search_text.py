@@ -265,9 +265,10 @@ def distinctive(words: Sequence[str]) -> FrozenSet[str]:
     return frozenset(found)
 
 
-# Where the core of a procedure name ends and its qualifiers begin ("... đối với ...", "(cấp tỉnh)").
+# Where the core of a procedure name ends and its qualifiers begin ("... đối với ...", "(cấp tỉnh)", a condition
+# "khi ..." but "sau khi", a purpose "để ..." but "đề nghị", "đề án" ...).
 _HEAD_END = re.compile(r" (?:\(|;|doi voi |thuc hien |trong truong hop |tai |thuoc |bang dich vu cong |theo |"
-                       r"trong cac truong hop |ap dung )|(?<! sau)(?<! truoc) khi ")   # "khi" of a condition
+                       r"trong cac truong hop |ap dung )|(?<! sau)(?<! truoc) khi | de (?!nghi|an |xuat|tai|cu|nghiep)")
 
 
 _CORE_END = re.compile(r"[,;(]")

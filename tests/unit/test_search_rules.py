@@ -234,3 +234,5 @@ def test_online_said_leaves_the_online_channel_said():
 def test_a_condition_with_khi_is_no_core_of_a_name():
     assert st.head("Gia hạn sử dụng đất khi hết thời hạn sử dụng đất") == ["gia", "han", "su", "dung", "dat"]
     assert st.head("Hưởng trợ cấp dưỡng sức sau khi ốm đau")[-3:] == ["khi", "om", "dau"]
+    assert st.head("Xác nhận đối tượng hộ thoát nghèo để miễn, giảm học phí") == "xac nhan doi tuong ho thoat ngheo".split()
+    assert st.head("Đề nghị miễn giảm học phí")[:2] == ["de", "nghi"]
