@@ -1,23 +1,21 @@
 """In-process procedure search over the whole catalogue (issue 12).
 
-A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields
-weigh less), built once from plain records, so the results are the same whatever the database
-(SQLite or PostgreSQL: no full-text search of the database is used). Unknown words of a question
-are corrected against the catalogue's vocabulary with ``rapidfuzz``; everyday words ("bằng lái",
-"cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`, loaded from
-``data/search_vocabulary.yml``). A word a name repeats counts once; numbers lose leading zeros.
-The candidates are re-ranked by how much of the question they explain and how much of their
-name the question says, with the named level ("ở tỉnh", "cấp xã") as a soft boost and the
-province's own (curated) procedures first on ties. A character n-gram TF-IDF cosine
-(:mod:`bot.catalogue.search_char`) is fused into the re-rank and adds candidates (typos, words run
-together). Records of the same name but the level note are one hit (:meth:`ProcedureIndex._collapse`);
-names that differ by diacritics ("thuê" / "thuế") are not the same name.
+A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields weigh less), built once
+from plain records, so the results are the same whatever the database (SQLite or PostgreSQL: no full-text search of the
+database is used). Unknown words of a question are corrected against the catalogue's vocabulary with ``rapidfuzz``;
+everyday words ("bằng lái", "cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`,
+loaded from ``data/search_vocabulary.yml``). A word a name repeats counts once; numbers lose leading zeros. The
+candidates are re-ranked by how much of the question they explain and how much of their name the question says, with
+the named level ("ở tỉnh", "cấp xã") as a soft boost and the province's own (curated) procedures, then the shorter
+(more general) name, first on ties. A character n-gram TF-IDF cosine (:mod:`bot.catalogue.search_char`) is fused into
+the re-rank and adds candidates (typos, words run together). Records of the same name but the level note are one hit
+(:meth:`ProcedureIndex._collapse`); names that differ by diacritics ("thuê" / "thuế") are not the same name.
 
-A typo-corrected word counts less than a written one (a short word is corrected only by one dropped
-letter), the action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the
-names ("GTGT") are indexed under the words they stand for. A word the citizen wrote with diacritics that a
-name holds only as another word ("thuê" against "thuế", "lái" against "lại") costs that name a little. A
-sibling's trailing qualifier ("... đối với ...") earns a little when said and costs a little when not.
+A typo-corrected word counts less than a written one (a short word is corrected only by one dropped letter), the
+action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the names ("GTGT") are indexed
+under the words they stand for. A word the citizen wrote with diacritics that a name holds only as another word
+("thuê" against "thuế", "lái" against "lại") costs that name a little. A sibling's trailing qualifier ("... đối với
+...") earns a little when said and costs a little when not.
 
 :meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons)
 or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`, the plain
@@ -46,19 +44,18 @@ __all__ = ["Decision", "Hit", "ProcedureIndex", "SearchRecord", "is_local_row", 
 # BM25 parameters (names are short: little length normalisation).
 K1, B = 1.2, 0.4
 ALIAS_WEIGHT, FIELD_WEIGHT = 1.0, 0.25
-CANDIDATES = 60
+CANDIDATES = 100
 CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
-UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest official word
+UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest word (an abbreviation 1 more)
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
 CENTRAL_PENALTY, LACKS_PENALTY = 0.02, 0.04
 ACCENT_PENALTY = 0.05   # per word the citizen wrote with diacritics that the name has only as another word
 QUALIFIER_PENALTY, QUALIFIER_BONUS = 0.02, 0.02   # a sibling's qualifier unsaid (plain sibling first) / said
-TYPO_CUTOFF = 80.0
-# A short word is corrected only by one dropped letter; a corrected word counts at most half a written
-# one, less the further it is from what was written.
-SHORT_WORD, CORRECTED_WEIGHT, SLIP_WEIGHT = 4, 0.5, 0.75
+# A typo is corrected from a rapidfuzz ratio of 80, a short word only by one dropped letter; a corrected word
+# counts at most half a written one, less the further it is from what was written.
+TYPO_CUTOFF, SHORT_WORD, CORRECTED_WEIGHT, SLIP_WEIGHT = 80.0, 4, 0.5, 0.75
 
 
 @dataclass(frozen=True)
@@ -90,6 +87,7 @@ class _Query:
     plain: Sequence[str] = ()            # said words that are no colloquial trigger
     corrected: FrozenSet[str] = frozenset()   # words that come from a typo correction, not from the text
     implied: FrozenSet[str] = frozenset()     # distinctive phrases the actions said stand for ("mất": cấp lại)
+    covered: FrozenSet[str] = frozenset()     # phrases a name may carry unsaid (st.COVERS: a foreigner for abroad)
     units: Sequence[Tuple[List[str], List[str]]] = ()   # (everyday phrase, official words) found
     accented: Dict[str, str] = field(default_factory=dict)   # folded -> as written with diacritics
 
@@ -142,14 +140,14 @@ class ProcedureIndex:
             field_words = st.record_words(rec.field)
             core = st.head(rec.name)
             self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
-                                    + variants[1:])
+                                    + st.alternatives(rec.name) + variants[1:])
             words = {w for v in variants for w in v} | set(field_words)
             self._all_words.append(frozenset(words))
             accented = frozenset().union(*(st.accented_words(t) for t in (rec.name, *rec.aliases)))
             self._accented.append(accented)
             self._folded_accented.append(frozenset(fold(w) for w in accented))
             self._all_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
-            self._distinctive.append(st.name_distinctive(variants[0]))
+            self._distinctive.append(st.name_distinctive(st.record_words(st.without_inclusions(rec.name))))
             self._core_distinctive.append(st.name_distinctive(st.core(rec.name)))
             self._name_level.append(st.name_level(variants[0]))
             rec_terms = set()
@@ -211,6 +209,7 @@ class ProcedureIndex:
     def _query(self, text: str, level_hint: Optional[str]) -> _Query:
         words = st.query_words(text)
         hint, words = st.level_hint(words)
+        words = st.cut_chat(words)
         level = level_hint or hint
         triggers = {w for phrase in st.COLLOQUIAL if f" {phrase} " in f" {' '.join(words)} " for w in phrase.split()}
         fixed = [w if w in triggers else self._fix(w) for w in words]
@@ -231,7 +230,7 @@ class ProcedureIndex:
         return _Query(said=words, effective=effective, terms=terms, level=level,
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
-                      implied=st.implied(words),
+                      implied=st.implied(words), covered=st.covered(said_distinctive, expanded),
                       accented={fold(w): w for w in st.accented_words(text)})
 
     def _idf_of(self, word: str) -> float:
@@ -261,7 +260,7 @@ class ProcedureIndex:
         k = min(CANDIDATES, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[scores[top] > 0]
-        char_text = " ".join(w for w in q.effective if w not in st.QUERY_STOPWORDS)
+        char_text = " ".join(w for w in q.effective if w not in st.QUERY_STOPWORDS and w != "|")
         char_scores = self._char.scores(char_text) if self._char is not None else np.zeros(len(scores))
         extra = [i for i, _ in CharIndex.top(char_scores, CHAR_CANDIDATES)]
         top = np.unique(np.concatenate([top, np.array(extra, dtype=top.dtype)])) if extra else top
@@ -275,16 +274,17 @@ class ProcedureIndex:
         content = [t for t in dict.fromkeys(st.terms(q.plain, st.QUERY_STOPWORDS)) if t in self._idf or "_" not in t]
         # what the decision counts as said: no pair of two chat words ("giấy tờ", "cho em")
         chat = {t for t in content if "_" in t and set(t.split("_")) <= st.QUERY_STOPWORDS}
-        # an everyday phrase counts as one unit, as heavy as its strongest official word, covered by the
-        # share of its official terms (or of its own words) a record holds
+        # an everyday phrase counts as one unit, as heavy as its strongest official word (at most two of it, three
+        # for an abbreviation), covered by the share of its official terms (or of its own words) a record holds
         units = []
         for phrase, official in q.units:
             alts = [[t for t in dict.fromkeys(st.terms(v, st.QUERY_STOPWORDS)) if t in self._idf or "_" not in t]
                     for v in (official, phrase)]
             alts = [(a, sum(self._idf_of(t) for t in a) or 1.0) for a in alts if a]
             singles = [self._idf_of(w) for w in official if w not in st.QUERY_STOPWORDS]
-            if alts and singles:
-                units.append((min(sum(singles), UNIT_WEIGHT * max(singles)), alts))
+            if alts and singles:   # (an abbreviation: the very official words, written short)
+                cap = (UNIT_WEIGHT + (" ".join(phrase) in st.ABBREVIATIONS)) * max(singles)
+                units.append((min(sum(singles), cap), alts))
         conf = {t: min(self._fix_weight.get(w, CORRECTED_WEIGHT) for w in set(t.split("_")) & q.corrected)
                 for t in content if set(t.split("_")) & q.corrected}
         unit_weight = sum(w for w, _ in units)
@@ -310,7 +310,7 @@ class ProcedureIndex:
                 score += LEVEL_BONUS if rec_level == q.level else -LEVEL_MISMATCH
             elif not q.level and rec_level == "central":   # no level said: the province's and communes' first
                 score -= CENTRAL_PENALTY
-            score -= UNSAID_PENALTY * len(self._distinctive[i] - q.distinctive - st.DEFAULTS)
+            score -= UNSAID_PENALTY * st.special_count(self._distinctive[i] - q.distinctive - q.covered - st.DEFAULTS)
             score -= LACKS_PENALTY * len(self._lacks(q, rec.code))   # "nước ngoài" said, not in the name
             # the action said or implied ("đính chính", "mất": "Cấp lại ...") is the one the name carries out
             if (q.implied | (q.distinctive & st.ACTIONS)) & self._core_distinctive[i]:
@@ -323,7 +323,7 @@ class ProcedureIndex:
             if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
                 score -= ACCENT_PENALTY * self._accent_mismatches(q, i)
             out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char)))
-        out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, h[0].name))
+        out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, len(h[0].name), h[0].name))
         return q, self._collapse(out, q.level)
 
     def _accent_mismatches(self, q: _Query, i: int) -> int:
@@ -381,8 +381,7 @@ class ProcedureIndex:
     def _lacks(self, q: _Query, code: str) -> Set[str]:
         """Distinctive words the citizen said that record ``code`` lacks ("quốc tế", "cấp lại" ...)."""
         i = self._idx[code]
-        missing = q.distinctive - self._distinctive[i] - {"cap tinh", "cap xa", "cap trung uong", "cap bo"}
-        return {p for p in missing if not set(p.split()) <= self._all_words[i]}
+        return st.lacking(q.distinctive, self._distinctive[i], self._all_words[i])
 
     def contradicts(self, text: str, code: str) -> List[str]:
         """What in ``text`` makes ``code`` the wrong procedure: a distinctive word it lacks (sorted)."""

@@ -38,15 +38,20 @@ RIVALS = 10   # candidates looked at for a word the best leaves unexplained
 LEVEL_PHRASES = frozenset({"cap tinh", "cap xa", "cap trung uong", "cap bo"})
 
 
+def _said(q) -> frozenset:
+    """The distinctive phrases a name may carry without being a case the citizen did not ask for."""
+    return q.distinctive | q.implied | q.covered | st.DEFAULTS | LEVEL_PHRASES
+
+
 def unsaid(index: "ProcedureIndex", q, code: str) -> frozenset:
     """Distinctive words of record ``code``'s core name the citizen did not say, beyond the ordinary
     case and the level."""
-    return index._core_distinctive[index._idx[code]] - q.distinctive - q.implied - st.DEFAULTS - LEVEL_PHRASES
+    return index._core_distinctive[index._idx[code]] - _said(q)
 
 
 def special(index: "ProcedureIndex", q, code: str) -> frozenset:
     """Like :func:`unsaid` over the whole name ("... thực hiện bằng dịch vụ công trực tuyến toàn trình")."""
-    return index._distinctive[index._idx[code]] - q.distinctive - q.implied - st.DEFAULTS - LEVEL_PHRASES
+    return index._distinctive[index._idx[code]] - _said(q)
 
 
 def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "Decision":

@@ -28,6 +28,17 @@ QUERY_STOPWORDS: FrozenSet[str] = frozenset("""
     mot hai ba bon nam sau bay tam chin muoi trong ngoai tren duoi
     """.split()) - frozenset({"nam", "trong", "ngoai"})  # "lao động nam", "trong nước", "nước ngoài"
 
+# Chat phrases that name no procedure and must not pair with the words around them: "làm thủ tục hưởng
+# lương hưu" is no "tiếp tục hưởng", the "làm" of "làm sao" is no "cấp" (folded, longest first).
+_CHAT_PHRASES = re.compile(r"(?:^| )(?:thu tuc hanh chinh|thu tuc|lam sao|lam nhu the nao|lam the nao|lam gi|lam j)"
+                           r"(?= |$)")
+
+
+def cut_chat(words: Sequence[str]) -> List[str]:
+    """The words with each chat phrase ("thủ tục", "làm sao") replaced by a phrase break ("|")."""
+    return _CHAT_PHRASES.sub(" |", " ".join(words)).split()
+
+
 VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "search_vocabulary.yml"
 
 
@@ -66,7 +77,7 @@ DISTINCTIVE: Tuple[Tuple[str, ...], ...] = (
     ("cap lai", "lan dau", "cap doi", "cap moi", "dang ky lai", "gia han", "dieu chinh", "thu hoi",
      "tam thoi", "chuyen nhuong", "bo sung", "thay doi", "xoa", "cham dut", "khoi phuc",
      "trinh bao", "dinh chinh"),
-    ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau"),
+    ("quoc te", "nuoc ngoai", "trong nuoc", "yeu to nuoc ngoai", "nhap khau", "xuat khau", "nguoi nuoc ngoai"),
     ("toan trinh", "mot phan", "truc tiep"),
     ("bat buoc", "tu nguyen"),
     ("cap dac biet",),   # works of special grade, I, II: not a citizen's house (cấp III, IV)
@@ -84,18 +95,44 @@ ACTION_IMPLIES: Dict[str, Tuple[str, ...]] = {   # folded: no word that folds to
     "het han": ("gia han", "cap doi", "cap lai"),
     "sai": ("dieu chinh", "dinh chinh", "thay doi"),
     "sua": ("dieu chinh", "dinh chinh", "thay doi"),
+    "cai chinh": ("dieu chinh", "dinh chinh", "thay doi"),
     "doi ten": ("thay doi",),
     "huy": ("xoa", "cham dut", "thu hoi"),
     "them": ("bo sung",),
     "sang ten": ("chuyen nhuong", "thay doi"),
 }
 ACTIONS: FrozenSet[str] = frozenset(DISTINCTIVE[0])
+# A foreigner ("người nước ngoài") is not abroad ("ở nước ngoài"), but a name with a foreign element
+# ("có yếu tố nước ngoài") does not lack them.
+SATISFIED_BY: Dict[str, FrozenSet[str]] = {"nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"})}
+# What a said distinctive phrase leaves said in a name too, without the name needing it: "nước ngoài" said
+# ("bằng lái nước ngoài", "định cư ở nước ngoài") leaves no foreigner unsaid, a foreigner said no foreign element.
+# A key may also be words said ("trực tuyến" leaves no "toàn trình", "một phần" of the online channel unsaid).
+COVERS: Dict[str, FrozenSet[str]] = {"nuoc ngoai": frozenset({"nguoi nuoc ngoai"}),
+                                     "nguoi nuoc ngoai": frozenset({"yeu to nuoc ngoai"}),
+                                     "truc tuyen": frozenset({"toan trinh", "mot phan"})}
+
+
+def covered(said: Iterable[str], words: Sequence[str] = ()) -> FrozenSet[str]:
+    """The distinctive phrases the ``said`` ones (or the ``words``) cover in a name (:data:`COVERS`)."""
+    said, text = set(said), f" {' '.join(words)} "
+    return frozenset(c for p, found in COVERS.items() if p in said or f" {p} " in text for c in found)
+
 # Distinctive phrases that name the ordinary case: a name holding one is not penalised for it.
 DEFAULTS: FrozenSet[str] = frozenset({"trong nuoc", "lan dau", "cap moi", "mot phan", "truc tiep", "pho thong",
                                       "bat buoc"})
 # The generic action a name starts with ("Đăng ký khai sinh", "Cấp thẻ căn cước"): what an unqualified
 # question means, so a name is not less said for it.
 GENERIC_ACTIONS: Tuple[str, ...] = ("dang ky", "cap", "thu tuc", "giai quyet", "thuc hien", "de nghi", "xet")
+LEVEL_PHRASES: FrozenSet[str] = frozenset(DISTINCTIVE[-1])
+
+
+def special_count(unsaid: FrozenSet[str]) -> int:
+    """How many special cases the distinctive phrases ``unsaid`` make: the levels a name lists ("thực hiện
+    tại cấp tỉnh, cấp xã") are one."""
+    return len(unsaid - LEVEL_PHRASES) + bool(unsaid & LEVEL_PHRASES)
+
+
 _DISTINCTIVE_ALL: Tuple[str, ...] = tuple(sorted({p for group in DISTINCTIVE for p in group}, key=len, reverse=True))
 
 # "ở tỉnh", "công an xã", "cấp trung ương": a level the citizen names (folded, on word boundaries).
@@ -104,6 +141,10 @@ _LEVEL_PATTERNS: Tuple[Tuple[str, re.Pattern], ...] = (
                             r" (?:tinh|thanh pho)\b")),
     ("commune", re.compile(r"\b(?:o|tai|cap|len|ve|den|ra|bao|cong an|ubnd|uy ban nhan dan|uy ban)"
                            r" (?:xa(?! hoi\b)|phuong|thi tran)\b")),   # "nhà ở xã hội" names no commune
+    # an office of the level named a few words away from it ("phòng cảnh sát QLHC tỉnh", "chủ tịch xã"): only
+    # the level word ("cut") goes, the office may be what the citizen asks about ("phòng khám")
+    ("province", re.compile(r"\b(?:phong|chi cuc|cuc|chu tich|giam doc) (?:\w+ ){0,3}?(?P<cut>tinh)\b(?! khac)")),
+    ("commune", re.compile(r"\b(?:(?:chu tich|can bo) (?:\w+ ){0,2}?|cua )(?P<cut>xa(?! hoi\b)|phuong)\b")),
     ("central", re.compile(r"\b(?:cap trung uong|trung uong|cap bo|o bo|tai bo|len bo)\b")),
 )
 
@@ -142,7 +183,8 @@ def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
     for level, pattern in _LEVEL_PATTERNS:
         match = pattern.search(text)
         if match:
-            rest = (text[: match.start()] + " " + text[match.end():]).split()
+            start, end = match.span("cut") if "cut" in pattern.groupindex else match.span()
+            rest = (text[:start] + " " + text[end:]).split()
             return level, rest
     return None, list(words)
 
@@ -171,6 +213,15 @@ def terms(words: Sequence[str], stopwords: Iterable[str] = ()) -> List[str]:
     return out
 
 
+_INCLUSION = re.compile(r"\(\s*(?:bao gồm|kể cả)[^()]*\)", re.IGNORECASE)
+
+
+def without_inclusions(name: str) -> str:
+    """A name without what it says it includes too ("Cấp Chứng chỉ hành nghề dược (bao gồm cả trường hợp ...
+    bị thu hồi ...)"): an inclusion widens the procedure, it makes no special case of it."""
+    return _INCLUSION.sub(" ", name or "")
+
+
 def name_distinctive(words: Sequence[str]) -> FrozenSet[str]:
     """The distinctive phrases of a record's (folded) name; a name starting with "Đổi" is an exchange
     ("cấp đổi"), which the folded "doi" cannot say elsewhere ("đối với")."""
@@ -180,14 +231,26 @@ def name_distinctive(words: Sequence[str]) -> FrozenSet[str]:
 
 # "mất" before a duration or an amount is "it takes" ("mất bao lâu", "mất mấy ngày", "mất bao nhiêu
 # tiền"), not "lost": no action then. Folded, matched on the words right after "mat".
-_TAKES = re.compile(r" mat (?:bao|may|khoang|tam|chung|het|tien|phi|thoi gian|\d+|mot|hai|ba|nam|muoi|nhieu|lau|it) ")
+_TAKES = re.compile(r" mat (?:bao|may|khoang|tam|chung|het|tien|phi|thoi gian|\d+|mot|hai|ba|nam|muoi|nhieu|lau|it"
+                    r"|mua) ")
+# "mất" right after a person is a death ("bố mất", "chồng mất", "người thân mất", "cựu chiến binh mất"), not
+# a loss ("bị mất", "mất hộ chiếu"); "mất mùa" is a failed harvest.
+_DIES = re.compile(r" (?:bo|me|cha|chong|vo|ong|than|nguoi|ngoai|binh|moi) mat ")
 
 
 def implied(words: Sequence[str]) -> FrozenSet[str]:
     """The distinctive phrases the actions said in ``words`` stand for (:data:`ACTION_IMPLIES`); "mất" of a
-    duration or a cost ("mất bao lâu") is no loss."""
-    padded = _TAKES.sub(" # ", f" {' '.join(words)} ")
+    duration or a cost ("mất bao lâu") or of a person ("bố mất") is no loss."""
+    padded = _DIES.sub(" # ", _TAKES.sub(" # ", f" {' '.join(words)} "))
     return frozenset(p for action, phrases in ACTION_IMPLIES.items() if f" {action} " in padded for p in phrases)
+
+
+def lacking(said: FrozenSet[str], found: FrozenSet[str], words: FrozenSet[str]) -> FrozenSet[str]:
+    """The distinctive phrases ``said`` (but the level) that a record with the distinctive phrases ``found``
+    and the words ``words`` lacks: neither among its phrases nor all among its words, nor satisfied by one
+    of its phrases (:data:`SATISFIED_BY`)."""
+    missing = said - found - {"cap tinh", "cap xa", "cap trung uong", "cap bo"}
+    return frozenset(p for p in missing if not set(p.split()) <= words and not SATISFIED_BY.get(p, frozenset()) & found)
 
 
 def distinctive(words: Sequence[str]) -> FrozenSet[str]:
@@ -202,9 +265,10 @@ def distinctive(words: Sequence[str]) -> FrozenSet[str]:
     return frozenset(found)
 
 
-# Where the core of a procedure name ends and its qualifiers begin ("... đối với ...", "(cấp tỉnh)").
+# Where the core of a procedure name ends and its qualifiers begin ("... đối với ...", "(cấp tỉnh)", a condition
+# "khi ..." but "sau khi", a purpose "để ..." but "đề nghị", "đề án" ...).
 _HEAD_END = re.compile(r" (?:\(|;|doi voi |thuc hien |trong truong hop |tai |thuoc |bang dich vu cong |theo |"
-                       r"trong cac truong hop |ap dung )")
+                       r"trong cac truong hop |ap dung )|(?<! sau)(?<! truoc) khi | de (?!nghi|an |xuat|tai|cu|nghiep)")
 
 
 _CORE_END = re.compile(r"[,;(]")
@@ -221,11 +285,13 @@ def core(name: str) -> List[str]:
 
 
 def head(name: str) -> List[str]:
-    """The core words of a name (before its first qualifier), at least two words when it has them."""
+    """The core words of a name (before its first qualifier), at least two words when it has them, without
+    a leading "Thủ tục" (a label, not something a citizen must say)."""
     text = " " + fold(clean(name or "").lower()) + " "
     match = _HEAD_END.search(text)
     core = _WORD_RE.findall(text[: match.start()]) if match else []
-    return core if len(core) >= 2 else _WORD_RE.findall(text)
+    words = core if len(core) >= 2 else _WORD_RE.findall(text)
+    return words[2:] if words[:2] == ["thu", "tuc"] and len(words) > 3 else words
 
 
 # Where a trailing qualifier of a name begins, on the written (lower-case) name: "... trong trường hợp ...",
@@ -257,6 +323,20 @@ def _family(name: str) -> str:
 
 
 _PAREN = re.compile(r"\(([^()]{6,})\)")
+_ALTERNATIVE = re.compile(r"\s*/\s+|\s+/\s*")   # a slash between words, not in "C/O" or "131/2021"
+
+
+def alternatives(name: str) -> List[List[str]]:
+    """The core words of each procedure a name lists with a slash ("Đăng ký sử dụng hoá đơn điện tử/
+    Thay đổi nội dung ...") or with a semicolon before a generic action ("Đăng ký thành lập tổ hợp tác; đăng
+    ký tổ hợp tác ..."): each is said in full by a question that says only it. Empty for one procedure."""
+    parts = [head(p) for p in _ALTERNATIVE.split(name or "") if p.strip()]
+    parts += [w for w in (head(p) for p in (name or "").split(";")[1:]) if _starts_generic(w)]
+    return [p for p in parts if len(p) >= 2] if len(parts) > 1 else []
+
+
+def _starts_generic(words: Sequence[str]) -> bool:
+    return any(" ".join(words[: len(a.split())]) == a for a in GENERIC_ACTIONS)
 
 
 def parentheticals(name: str) -> List[List[str]]:

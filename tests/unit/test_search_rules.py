@@ -147,3 +147,92 @@ def test_an_unsaid_qualifier_costs_its_name_and_a_said_one_favours_it(monkeypatc
     assert max(foreign, key=foreign.get) == "FOR"
     alone, alone_without = scores("cap phep khai thac cat", True), scores("cap phep khai thac cat", False)
     assert alone["ALONE"] == alone_without["ALONE"]
+
+
+def test_an_office_of_the_level_named_away_from_it():
+    assert st.level_hint("lam cccd tai phong canh sat qlhc tinh".split())[0] == "province"
+    assert st.level_hint("tranh chap dat chu tich ubnd xa giai quyet".split())[0] == "commune"
+    assert st.level_hint("ke hoach khuyen nong cua xa".split())[0] == "commune"
+    assert st.level_hint("chuyen noi huong luong huu sang tinh khac".split())[0] is None
+    assert st.level_hint("chu tich hoi bao hiem xa hoi".split())[0] is None
+    assert st.level_hint("mo phong kham tinh hai duong".split()) == ("province", ["mo", "phong", "kham", "hai", "duong"])
+
+
+def test_thu_tuc_is_a_chat_phrase_that_pairs_with_nothing():
+    assert st.cut_chat("lam thu tuc huong luong huu".split()) == ["lam", "|", "huong", "luong", "huu"]
+    assert st.cut_chat("can luat su thi lam sao".split()) == ["can", "luat", "su", "thi", "|"]
+    assert st.cut_chat("phai lam lai giay".split()) == ["phai", "lam", "lai", "giay"]
+    assert st.head("Thủ tục xoá tiền thuế nợ") == ["xoa", "tien", "thue", "no"]
+    index = ProcedureIndex.build([
+        SearchRecord("T1", "Tiếp tục hưởng lương hưu khi bị tạm dừng", (), "BHXH", "province"),
+        SearchRecord("H1", "Hưởng lương hưu", (), "BHXH", "province"),
+    ])
+    assert index.search("làm thủ tục hưởng lương hưu")[0].code == "H1"
+
+
+def test_a_foreigner_is_not_abroad():
+    index = ProcedureIndex.build([
+        SearchRecord("A1", "Thủ tục cấp thị thực tại cơ quan đại diện Việt Nam ở nước ngoài", (), "XNC", "central"),
+        SearchRecord("F1", "Cấp thị thực cho người nước ngoài tại Việt Nam", (), "XNC", "central"),
+    ])
+    assert index.search("cap thi thuc cho nguoi nuoc ngoai")[0].code == "F1"
+    words = frozenset("dang ky ket hon co yeu to nuoc ngoai".split())
+    assert st.lacking(frozenset({"nguoi nuoc ngoai"}), frozenset({"yeu to nuoc ngoai"}), words) == frozenset()
+    assert "nguoi nuoc ngoai" in index._query("doi bang lai nuoc ngoai", None).covered
+
+
+def test_a_name_listing_procedures_with_a_slash_is_said_by_one_of_them():
+    name = "Đăng ký sử dụng hoá đơn điện tử/ Thay đổi nội dung đăng ký sử dụng hoá đơn điện tử"
+    assert st.alternatives(name)[0] == ["dang", "ky", "su", "dung", "hoa", "don", "dien", "tu"]
+    assert st.alternatives("Cấp Giấy chứng nhận xuất xứ hàng hoá (C/O) mẫu Venezuela") == []
+    assert st.alternatives("Hỗ trợ theo Nghị quyết số 90/2025/NQ-HĐND") == []
+
+
+def test_cai_chinh_is_a_correction():
+    assert {"dinh chinh", "thay doi"} <= st.implied("cai chinh ho tich".split())
+
+
+@pytest.mark.parametrize("text", ["bo mat nhan tro cap mai tang", "chong mat vo duoc huong tuat", "ho tro cho nguoi mat",
+                                  "mat mua xin mien thue"])
+def test_mat_of_a_person_or_a_harvest_is_no_loss(text):
+    assert st.implied(text.split()) == frozenset()
+
+
+def test_a_foreigner_said_leaves_no_foreign_element_unsaid():
+    index = ProcedureIndex.build([
+        SearchRecord("A1", "Đăng ký khai tử cho công dân Việt Nam ở nước ngoài", (), "Hộ tịch", "central"),
+        SearchRecord("F1", "Đăng ký khai tử có yếu tố nước ngoài", (), "Hộ tịch", "province"),
+    ])
+    q = index._query("khai tu cho nguoi nuoc ngoai", None)
+    assert "yeu to nuoc ngoai" in q.covered and "yeu to nuoc ngoai" not in q.distinctive
+    assert index.search("khai tu nguoi nuoc ngoai")[0].code == "F1"
+
+
+def test_a_semicolon_lists_a_procedure_only_before_a_generic_action():
+    assert ["dang", "ky", "to", "hop", "tac"] in st.alternatives("Đăng ký thành lập tổ hợp tác; đăng ký tổ hợp tác")
+    assert st.alternatives("Giao đất, cho thuê đất không qua đấu giá; giao rừng, cho thuê rừng") == []
+    assert st.alternatives("Giải quyết chế độ, gồm: chi phí giám định; trợ cấp một lần; dưỡng sức") == []
+
+
+def test_what_a_name_includes_too_makes_no_special_case():
+    name = "Cấp Chứng chỉ hành nghề dược (bao gồm cả trường hợp cho người bị thu hồi Chứng chỉ)"
+    assert st.without_inclusions(name).strip() == "Cấp Chứng chỉ hành nghề dược"
+    index = ProcedureIndex.build([SearchRecord("D1", name, (), "Dược", "province")])
+    assert "thu hoi" not in index._distinctive[0]
+
+
+def test_the_levels_a_name_lists_are_one_special_case():
+    assert st.special_count(frozenset({"cap tinh", "cap xa", "toan trinh"})) == 2
+    assert st.special_count(frozenset({"tam thoi", "toan trinh"})) == 2
+
+
+def test_online_said_leaves_the_online_channel_said():
+    assert {"toan trinh", "mot phan"} <= st.covered(frozenset(), "dang ky xe truc tuyen".split())
+    assert st.covered(frozenset(), "dang ky xe".split()) == frozenset()
+
+
+def test_a_condition_with_khi_is_no_core_of_a_name():
+    assert st.head("Gia hạn sử dụng đất khi hết thời hạn sử dụng đất") == ["gia", "han", "su", "dung", "dat"]
+    assert st.head("Hưởng trợ cấp dưỡng sức sau khi ốm đau")[-3:] == ["khi", "om", "dau"]
+    assert st.head("Xác nhận đối tượng hộ thoát nghèo để miễn, giảm học phí") == "xac nhan doi tuong ho thoat ngheo".split()
+    assert st.head("Đề nghị miễn giảm học phí")[:2] == ["de", "nghi"]
