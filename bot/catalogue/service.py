@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -35,12 +35,15 @@ class CatalogueService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._vocabulary: Optional[set] = None
+        self._got: Dict[str, Optional[Procedure]] = {}
 
     def get(self, code: str) -> Optional[Procedure]:
-        """A procedure with its channels and documents, by national code."""
-        stmt = (select(Procedure).where(Procedure.code == code)
-                .options(selectinload(Procedure.channels), selectinload(Procedure.documents)))
-        return self.session.execute(stmt).unique().scalar_one_or_none()
+        """A procedure with its channels and documents, by national code (read once per unit of work)."""
+        if code not in self._got:
+            stmt = (select(Procedure).where(Procedure.code == code)
+                    .options(selectinload(Procedure.channels), selectinload(Procedure.documents)))
+            self._got[code] = self.session.execute(stmt).unique().scalar_one_or_none()
+        return self._got[code]
 
     def index(self) -> ProcedureIndex:
         """The search index of the whole catalogue (rebuilt when the catalogue changes)."""
