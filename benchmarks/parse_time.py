@@ -2,7 +2,9 @@
 
 Run with ``PYTHONPATH`` set to the tree the model belongs to (its own NLU components), as
 :mod:`benchmarks.turn_cost` does for both sides of its A/B. Prints the median parse time in
-milliseconds over the texts (each parsed 30 times after a warm-up), as JSON.
+milliseconds over the texts (each parsed 30 times after a warm-up), as JSON. The parse runs as
+that tree's served Rasa runs it: with ``integrations.rasa_process.install()`` where the tree has
+it (the turn it is compared with is timed on that Rasa), with stock Rasa where it does not.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ async def median_parse_ms(model: str, texts: List[str], repeats: int = 30) -> fl
     """Median wall time of ``Agent.parse_message`` (the NLU graph only) over ``texts``."""
     from rasa.core.agent import Agent
 
+    try:
+        from integrations.rasa_process import install
+    except ImportError:  # a tree from before the Rasa-process adjustments
+        pass
+    else:
+        install()
     agent = Agent.load(model)
     for text in texts:
         await agent.parse_message(text)

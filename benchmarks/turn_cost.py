@@ -92,9 +92,9 @@ def table(samples: Dict[str, Dict[str, List[float]]], parse: Dict[str, float]) -
     keys = list(samples[names[0]])
     med = {n: {k: statistics.median(samples[n][k]) for k in keys} for n in names}
     for n in names:
-        med[n]["NLU parse median ms"] = parse[n]
+        med[n]["NLU parse median ms (as served)"] = parse[n]
         med[n]["turn ÷ parse (1 user, medians)"] = med[n]["1 user median ms"] / parse[n]
-    for key in [*keys, "NLU parse median ms", "turn ÷ parse (1 user, medians)"]:
+    for key in [*keys, "NLU parse median ms (as served)", "turn ÷ parse (1 user, medians)"]:
         values = " | ".join(f"{med[n][key]:.1f}" for n in names)
         ratios = " | ".join(f"{med[n][key] / med['before'][key]:.2f}×" if med["before"][key] else "–"
                             for n in names[1:])
