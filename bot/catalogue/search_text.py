@@ -328,15 +328,9 @@ _ALTERNATIVE = re.compile(r"\s*/\s+|\s+/\s*")   # a slash between words, not in 
 
 def alternatives(name: str) -> List[List[str]]:
     """The core words of each procedure a name lists with a slash ("Đăng ký sử dụng hoá đơn điện tử/
-    Thay đổi nội dung ...") or with a semicolon before a generic action ("Đăng ký thành lập tổ hợp tác; đăng
-    ký tổ hợp tác ..."): each is said in full by a question that says only it. Empty for one procedure."""
+    Thay đổi nội dung ..."): each is said in full by a question that says only it. Empty for one procedure."""
     parts = [head(p) for p in _ALTERNATIVE.split(name or "") if p.strip()]
-    parts += [w for w in (head(p) for p in (name or "").split(";")[1:]) if _starts_generic(w)]
     return [p for p in parts if len(p) >= 2] if len(parts) > 1 else []
-
-
-def _starts_generic(words: Sequence[str]) -> bool:
-    return any(" ".join(words[: len(a.split())]) == a for a in GENERIC_ACTIONS)
 
 
 def parentheticals(name: str) -> List[List[str]]:

@@ -208,12 +208,6 @@ def test_a_foreigner_said_leaves_no_foreign_element_unsaid():
     assert index.search("khai tu nguoi nuoc ngoai")[0].code == "F1"
 
 
-def test_a_semicolon_lists_a_procedure_only_before_a_generic_action():
-    assert ["dang", "ky", "to", "hop", "tac"] in st.alternatives("Đăng ký thành lập tổ hợp tác; đăng ký tổ hợp tác")
-    assert st.alternatives("Giao đất, cho thuê đất không qua đấu giá; giao rừng, cho thuê rừng") == []
-    assert st.alternatives("Giải quyết chế độ, gồm: chi phí giám định; trợ cấp một lần; dưỡng sức") == []
-
-
 def test_what_a_name_includes_too_makes_no_special_case():
     name = "Cấp Chứng chỉ hành nghề dược (bao gồm cả trường hợp cho người bị thu hồi Chứng chỉ)"
     assert st.without_inclusions(name).strip() == "Cấp Chứng chỉ hành nghề dược"
