@@ -1,9 +1,10 @@
 """Procedure search over the real catalogue (5,652 national + 58 curated records) on the
 citizen phrasings of tests/nlu/procedure_search.yml (issue 12).
 
-Hard guarantees: never "sure" with a wrong code, p95 well under budget, the issue's accuracy
-targets (top-1 >= 0.85, top-3 >= 0.95, reached); the regression floors below are just under what
-the index reaches today (``python -m benchmarks.search``: 0.870 / 0.979).
+Hard guarantees: never "sure" with a wrong code (on every phrasing set), p95 well under budget,
+the issue's accuracy targets (top-1 >= 0.85, top-3 >= 0.95) on this development set; the
+regression floors below are just under what the index reaches today (``python -m
+benchmarks.search``: 0.870 / 0.979). On the unseen fresh 3 set it reaches 0.600 / 0.800 (README).
 """
 
 import time
@@ -56,10 +57,11 @@ def test_never_sure_with_a_wrong_code(results):
     assert wrong == []
 
 
-def test_never_sure_with_a_wrong_code_on_the_second_held_out_set(index):
-    """tests/nlu/procedure_search_extra.yml: phrasings written before any tuning, for procedures
-    drawn at random from the catalogue."""
-    cases = yaml.safe_load((ROOT / "tests/nlu/procedure_search_extra.yml").read_text(encoding="utf-8"))["cases"]
+@pytest.mark.parametrize("name", ["extra", "blind", "fresh", "fresh2", "fresh3"])
+def test_never_sure_with_a_wrong_code_on_the_other_sets(index, name):
+    """tests/nlu/procedure_search_<name>.yml: a wrong first hit must be a question, never an answer."""
+    path = ROOT / f"tests/nlu/procedure_search_{name}.yml"
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
     wrong = []
     for case in cases:
         decision = index.decide(case["text"])
