@@ -31,7 +31,7 @@ TEEN_CODE: Dict[str, str] = {
     "dc": "được", "đc": "được", "dk": "đăng ký", "đk": "đăng ký", "dky": "đăng ký",
     "đky": "đăng ký", "j": "gì", "gj": "gì", "zì": "gì", "z": "vậy", "v": "vậy",
     "hs": "hồ sơ", "sdt": "số điện thoại", "sđt": "số điện thoại", "đt": "điện thoại",
-    "tks": "cảm ơn", "thks": "cảm ơn", "thanks": "cảm ơn", "thank": "cảm ơn", "ty": "cảm ơn",
+    "tks": "cảm ơn", "thks": "cảm ơn", "thanks": "cảm ơn", "thank": "cảm ơn",
     "ad": "admin", "adm": "admin", "mn": "mọi người", "ns": "nói", "nt": "nhắn tin",
     "ntn": "như thế nào", "ntnao": "như thế nào", "nhiu": "nhiêu", "bnhiu": "bao nhiêu",
     "bnh": "bao nhiêu", "bh": "bây giờ", "bgio": "bây giờ", "h": "giờ", "lm": "làm",
@@ -54,6 +54,11 @@ _BN_QUANTITY_NEXT = {"tiền", "tien", "ngày", "ngay", "lâu", "lau", "phí", "
 _BN_QUANTITY_PREV = {"hết", "het", "mất", "mat", "là", "la", "giá", "gia", "phí", "phi", "tốn", "ton",
                      "trả", "tra", "nộp", "nop", "đóng", "dong", "được", "duoc", "dc", "đc", "tầm", "tam",
                      "khoảng", "khoang", "lâu", "lau", "tiền", "tien", "lệ", "le"}
+
+# "ty" is "thank you" on its own ("ok ty", "ty ad"), but a word of "công ty" (company), "tỷ"
+# typed without its accent ("2 ty dong", "ty le"), or "ty" of "tỷ giá" next to these.
+_TY_NOT_THANKS_PREV = {"công", "cong", "cty"}
+_TY_NOT_THANKS_NEXT = {"lệ", "le", "đồng", "dong", "giá", "gia", "usd", "vnd", "vnđ", "phú", "phu", "người", "nguoi"}
 
 
 def strip_controls(text: str) -> str:
@@ -137,7 +142,8 @@ def expand_teen_code(words: Sequence[str]) -> List[str]:
     """Expand teen-code per word; returns one (possibly multi-word) string per input word.
 
     ``words`` must already be lower-case and cleaned. Ambiguous ``bn`` is
-    resolved from its neighbours ("hết bn tiền" -> "bao nhiêu", "bn ơi" -> "bạn").
+    resolved from its neighbours ("hết bn tiền" -> "bao nhiêu", "bn ơi" -> "bạn"), and so is
+    ``ty`` ("ok ty" -> "cảm ơn", "công ty", "2 ty dong" stay).
     """
     out: List[str] = []
     for i, word in enumerate(words):
@@ -148,6 +154,12 @@ def expand_teen_code(words: Sequence[str]) -> List[str]:
                 out.append("bao nhiêu")
             else:
                 out.append("bạn")
+            continue
+        if word == "ty":
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            prev = words[i - 1] if i > 0 else ""
+            company_or_number = prev in _TY_NOT_THANKS_PREV or prev.isdigit() or nxt in _TY_NOT_THANKS_NEXT
+            out.append(word if company_or_number else "cảm ơn")
             continue
         out.append(TEEN_CODE.get(word, word))
     return out

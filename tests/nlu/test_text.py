@@ -43,6 +43,16 @@ def test_teen_code_expansion_and_bn_context():
     assert expand_teen_code(["bn", "ơi", "cho", "hỏi"])[0] == "bạn"
 
 
+def test_ty_is_thanks_only_on_its_own():
+    assert expand_teen_code(["ok", "ty"]) == ["ok", "cảm ơn"]
+    assert expand_teen_code(["ty", "ad", "nhe"])[0] == "cảm ơn"
+    assert expand_teen_code(["ty"]) == ["cảm ơn"]
+    assert expand_teen_code("dong cua cong ty".split())[-1] == "ty"
+    assert expand_teen_code("công ty tnhh".split())[1] == "ty"
+    assert expand_teen_code("von 2 ty dong".split())[2] == "ty"
+    assert expand_teen_code("ty le ho ngheo".split())[0] == "ty"
+
+
 @pytest.mark.parametrize("text,value", [
     ("hs 000.00.15.H65-240312-0001 sao roi", "000.00.15.H65-240312-0001"),
     ("ma 000.00.15.h65-240312-0001", "000.00.15.H65-240312-0001"),
