@@ -6,11 +6,12 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from bot.catalogue.facts import Snapshot, procedure_facts
 from bot.catalogue.index import curated_phrases, procedure_index
 from bot.catalogue.search import Decision, ProcedureIndex
 from bot.db.models import Field, Procedure
@@ -35,15 +36,11 @@ class CatalogueService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._vocabulary: Optional[set] = None
-        self._got: Dict[str, Optional[Procedure]] = {}
 
-    def get(self, code: str) -> Optional[Procedure]:
-        """A procedure with its channels and documents, by national code (read once per unit of work)."""
-        if code not in self._got:
-            stmt = (select(Procedure).where(Procedure.code == code)
-                    .options(selectinload(Procedure.channels), selectinload(Procedure.documents)))
-            self._got[code] = self.session.execute(stmt).unique().scalar_one_or_none()
-        return self._got[code]
+    def get(self, code: str) -> Optional[Snapshot]:
+        """A procedure with its field, channels and documents, by national code: a read-only snapshot at the
+        current catalogue version (:mod:`bot.catalogue.facts`); None when the catalogue has none."""
+        return procedure_facts(self.session, code)
 
     def index(self) -> ProcedureIndex:
         """The search index of the whole catalogue (rebuilt when the catalogue changes)."""
