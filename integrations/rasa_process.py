@@ -13,7 +13,9 @@
 * :mod:`integrations.state_cache` — a tracker's dialogue states worked out once per prediction,
   not once per policy;
 * :mod:`integrations.event_types` — an event's class found from a table, not a walk of every
-  subclass of ``Event`` per event read.
+  subclass of ``Event`` per event read;
+* :mod:`integrations.rule_keys` — the rule policy's rules reversed once, and the walk back
+  through the conversation stopped when no rule still possible reaches further.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -24,7 +26,15 @@ from __future__ import annotations
 
 def install() -> None:
     """Install every adjustment (idempotent)."""
-    from integrations import action_validation, endpoint_sessions, event_types, graph_runner, model_pull, state_cache
+    from integrations import (
+        action_validation,
+        endpoint_sessions,
+        event_types,
+        graph_runner,
+        model_pull,
+        rule_keys,
+        state_cache,
+    )
 
     model_pull.install()
     action_validation.install()
@@ -32,3 +42,4 @@ def install() -> None:
     endpoint_sessions.install()
     state_cache.install()
     event_types.install()
+    rule_keys.install()

@@ -12,13 +12,15 @@ def patched_attributes() -> List[Tuple[Any, str]]:
     import rasa.core.run
     from rasa.core import agent, processor
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.events import Event
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
     return [(RemoteAction, "_validate_action_result"), (agent, "load_from_server"), (processor, "DaskGraphRunner"),
             (EndpointConfig, "session"), (rasa.core.run, "close_resources"),
-            (DialogueStateTracker, "past_states"), (Event, "resolve_by_type")]
+            (DialogueStateTracker, "past_states"), (Event, "resolve_by_type"),
+            (RulePolicy, "_get_possible_keys")]
 
 
 def keep_rasa_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
