@@ -9,6 +9,11 @@ connections are kept alive for :data:`KEEPALIVE_S` seconds, less than the 5 s af
 action server's Sanic closes an idle connection, so a kept connection is never one the server is
 closing. Bodies are encoded with ``ujson`` (already installed with Sanic); anything it cannot
 encode falls back to ``json``. Requests, headers, timeouts, errors and answers are Rasa's own.
+
+The domain, which an action call carries whole (about 31 kB) and which does not change while a
+model is loaded, is turned into a dict and encoded once per domain object: the action call's body
+(``RemoteAction._action_call_format``, Rasa's fields in Rasa's order) holds that dict, and
+:func:`dumps` writes the text kept for it instead of encoding it again.
 """
 
 from __future__ import annotations
@@ -27,12 +32,43 @@ _SESSIONS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[str, aioht
 _originals: Dict[str, Any] = {}
 
 
-def dumps(obj: Any) -> str:
-    """JSON text of ``obj``: ujson, or the standard encoder for what ujson refuses."""
+_DOMAIN: Dict[str, Any] = {}  # the last domain object sent: "of" → its dict ("dict") and its JSON ("json")
+
+
+def _encode(obj: Any) -> str:
     try:
         return ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
     except (TypeError, OverflowError, ValueError):
         return json.dumps(obj)
+
+
+def domain_dict(domain: Any) -> Dict[str, Any]:
+    """``domain.as_dict()``, made once per domain object (read-only: only encoded)."""
+    if _DOMAIN.get("of") is not domain:
+        as_dict = domain.as_dict()
+        _DOMAIN.update({"of": domain, "dict": as_dict, "json": _encode(as_dict)})
+    return _DOMAIN["dict"]
+
+
+def dumps(obj: Any) -> str:
+    """JSON text of ``obj``: ujson, or the standard encoder for what ujson refuses; the kept
+    domain dict as its kept text."""
+    if isinstance(obj, dict) and "domain" in obj and obj["domain"] is _DOMAIN.get("dict") and len(obj) > 1:
+        rest = _encode({key: value for key, value in obj.items() if key != "domain"})
+        return f'{rest[:-1]},"domain":{_DOMAIN["json"]}}}'
+    return _encode(obj)
+
+
+def action_call_format(self: Any, tracker: Any, domain: Any) -> Dict[str, Any]:
+    """``RemoteAction._action_call_format`` with the domain's dict made once (the same fields, in order)."""
+    import rasa
+    from rasa.shared.core.trackers import EventVerbosity
+
+    result = {"next_action": self._name, "sender_id": tracker.sender_id,
+              "tracker": tracker.current_state(EventVerbosity.ALL), "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = domain_dict(domain)
+    return result
 
 
 class _Lent:
@@ -81,11 +117,14 @@ async def close_sessions() -> None:
 def install() -> None:
     """Make ``EndpointConfig.session`` lend the shared sessions, closed with Rasa's resources (idempotent)."""
     import rasa.core.run
+    from rasa.core.actions.action import RemoteAction
     from rasa.utils.endpoints import EndpointConfig
 
     if EndpointConfig.session is lend_session:
         return
     _originals["session"], _originals["close"] = EndpointConfig.session, rasa.core.run.close_resources
+    _originals["format"] = RemoteAction.__dict__["_action_call_format"]
+    RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
 
     async def close_resources(app: Any, loop: asyncio.AbstractEventLoop) -> None:
         await _originals["close"](app, loop)
@@ -98,8 +137,10 @@ def install() -> None:
 def uninstall() -> None:
     """Give Rasa its own ``EndpointConfig.session`` and ``close_resources`` back (tests)."""
     import rasa.core.run
+    from rasa.core.actions.action import RemoteAction
     from rasa.utils.endpoints import EndpointConfig
 
     if _originals:
         EndpointConfig.session = _originals.pop("session")  # type: ignore[assignment]
         rasa.core.run.close_resources = _originals.pop("close")
+        RemoteAction._action_call_format = _originals.pop("format")  # type: ignore[method-assign]

@@ -18,7 +18,7 @@ def patched_attributes() -> List[Tuple[Any, str]]:
     from rasa.utils.endpoints import EndpointConfig
 
     return [(RemoteAction, "_validate_action_result"), (agent, "load_from_server"), (processor, "DaskGraphRunner"),
-            (EndpointConfig, "session"), (rasa.core.run, "close_resources"),
+            (EndpointConfig, "session"), (rasa.core.run, "close_resources"), (RemoteAction, "_action_call_format"),
             (DialogueStateTracker, "past_states"), (Event, "resolve_by_type"),
             (RulePolicy, "_get_possible_keys")]
 

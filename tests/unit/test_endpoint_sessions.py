@@ -115,3 +115,19 @@ def test_dumps_matches_json_and_falls_back() -> None:
     assert endpoint_sessions.dumps({"x": math.nan}) in (json.dumps({"x": math.nan}), '{"x":NaN}')
     with pytest.raises(TypeError):
         endpoint_sessions.dumps({"x": object()})
+
+
+def test_the_domain_is_encoded_once_and_the_body_is_rasas(installed: None) -> None:
+    domain = Domain.load("domain")  # the project's whole domain (about 31 kB as JSON)
+    tracker = DialogueStateTracker("rest:body", domain.slots)
+    tracker.update(UserUttered("lệ phí làm giấy khai sinh / bao nhiêu", {"name": "ask_fee"}))
+    action = RemoteAction("action_answer_procedure", EndpointConfig("http://127.0.0.1:9/webhook"))
+    ours = action._action_call_format(tracker, domain)
+    rasas = endpoint_sessions._originals["format"](action, tracker, domain)
+    text = endpoint_sessions.dumps(ours)
+    assert json.loads(text) == json.loads(json.dumps(rasas))
+    assert list(json.loads(text)) == list(rasas)  # the same fields in the same order
+    assert action._action_call_format(tracker, domain)["domain"] is ours["domain"]  # made once
+    other = Domain.from_dict({"actions": ["action_answer_procedure"]})
+    assert json.loads(endpoint_sessions.dumps(action._action_call_format(tracker, other)))["domain"] == \
+        json.loads(json.dumps(other.as_dict()))
