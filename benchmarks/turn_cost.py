@@ -10,9 +10,10 @@ this checkout, and runs, alternating, ``--rounds`` times each:
 Each run seeds its own PostgreSQL database, warms up with 20 citizens, then measures the
 six-message citizen script (:func:`benchmarks.turns._load`) at 1 user (10 rounds) and at 20
 users (2 rounds), and the CPU each process group used per turn at 20 users (from /proc).
-The NLU parse time of each side's own model (:mod:`benchmarks.parse_time`, same messages)
-gives the ratio "turn time ÷ parse time" at 1 user. Medians of the rounds are printed with
-the ratio after ÷ before.
+The NLU parse time of each side's own model (:mod:`benchmarks.parse_time`, same messages),
+timed in the same round right after the turns, gives the ratio "turn time ÷ parse time" at 1
+user of that round (so a host that slows down between rounds does not skew it). Medians of the
+rounds are printed with the ratio after ÷ before.
 """
 
 from __future__ import annotations
@@ -81,20 +82,20 @@ def measure(tree: Path, extra: Dict[str, str]) -> Dict[str, float]:
            "20 users turns/s": twenty["turns_per_s"], "20 users median ms": twenty["median_ms"],
            "20 users p95 ms": twenty["p95_ms"]}
     row.update({f"CPU ms per turn, {g}": 1000 * (after[g] - before[g]) / twenty["turns"] for g in GROUPS})
+    # the parse is timed right after, in the same round, so host drift between rounds cancels in the ratio
+    row["NLU parse median ms (as served)"] = parse_ms(tree)
+    row["turn ÷ parse (1 user)"] = row["1 user median ms"] / row["NLU parse median ms (as served)"]
     return row
 
 
-def table(samples: Dict[str, Dict[str, List[float]]], parse: Dict[str, float]) -> str:
+def table(samples: Dict[str, Dict[str, List[float]]]) -> str:
     """Markdown: medians per variant, ratios against ``before``."""
     names = [v[0] for v in VARIANTS if v[0] in samples]
     lines = ["| measure | " + " | ".join(names) + " | " + " | ".join(f"{n} ÷ before" for n in names[1:]) + " |",
              "|---" * (2 * len(names)) + "|"]
     keys = list(samples[names[0]])
     med = {n: {k: statistics.median(samples[n][k]) for k in keys} for n in names}
-    for n in names:
-        med[n]["NLU parse median ms (as served)"] = parse[n]
-        med[n]["turn ÷ parse (1 user, medians)"] = med[n]["1 user median ms"] / parse[n]
-    for key in [*keys, "NLU parse median ms (as served)", "turn ÷ parse (1 user, medians)"]:
+    for key in keys:
         values = " | ".join(f"{med[n][key]:.1f}" for n in names)
         ratios = " | ".join(f"{med[n][key] / med['before'][key]:.2f}×" if med["before"][key] else "–"
                             for n in names[1:])
@@ -114,8 +115,6 @@ def main(argv: List[str]) -> int:
         trees = {"base": export_tree(args.base, Path(tmp)), "head": ROOT}
         for tree in trees.values():
             train_tree(tree)
-        by_side = {side: parse_ms(tree) for side, tree in trees.items()}
-        parse = {name: by_side[side] for name, side, _ in variants}
         samples: Dict[str, Dict[str, List[float]]] = {}
         for i in range(args.rounds):
             for name, side, extra in (variants if i % 2 == 0 else variants[::-1]):
@@ -125,7 +124,7 @@ def main(argv: List[str]) -> int:
                 print(f"  round {i + 1} {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()), flush=True)
     print(f"\n### Turn cost: base {args.base} (before) vs this checkout (after), {args.rounds} alternating rounds, "
           f"{os.cpu_count()} cores, medians of the rounds\n")
-    print(table(samples, parse))
+    print(table(samples))
     return 0
 
 
