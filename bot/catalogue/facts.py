@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Tuple
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.catalogue.version import catalogue_version, changed_here
+from bot.catalogue.version import catalogue_version, changed_here, database_key
 from bot.db.models import Procedure
 
 KEPT = 1024  # procedures kept per process (the most recently asked about)
@@ -84,7 +84,7 @@ def procedure_facts(session: Session, code: str) -> Optional[Snapshot]:
     if not code:
         return None
     version = catalogue_version(session)
-    key = (str(session.get_bind().url), code)
+    key = (database_key(session), code)
     with _lock:
         kept = _kept.get(key)
         if kept is not None and kept[0] == version:

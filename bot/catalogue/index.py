@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.catalogue.search import ProcedureIndex, records_from_session
-from bot.catalogue.version import catalogue_version
+from bot.catalogue.version import catalogue_version, database_key
 from bot.db.models import Procedure
 from bot.text.normalize import folded_words
 
@@ -28,13 +28,9 @@ _indexes: Dict[str, Tuple[int, ProcedureIndex]] = {}
 _phrases: Dict[str, Tuple[int, List[Tuple[str, FrozenSet[str]]]]] = {}
 
 
-def _key(session: Session) -> str:
-    return str(session.get_bind().url)
-
-
 def procedure_index(session: Session) -> ProcedureIndex:
     """The index of the session's database at its current catalogue version (built when needed)."""
-    key, version = _key(session), catalogue_version(session)
+    key, version = database_key(session), catalogue_version(session)
     cached = _indexes.get(key)
     if cached is not None and cached[0] == version:
         return cached[1]
@@ -52,7 +48,7 @@ def procedure_index(session: Session) -> ProcedureIndex:
 
 def curated_phrases(session: Session) -> List[Tuple[str, FrozenSet[str]]]:
     """(code, folded name and aliases) of every curated procedure, at the current catalogue version."""
-    key, version = _key(session), catalogue_version(session)
+    key, version = database_key(session), catalogue_version(session)
     cached = _phrases.get(key)
     if cached is None or cached[0] != version:
         rows = session.execute(select(Procedure.code, Procedure.name, Procedure.aliases)

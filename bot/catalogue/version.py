@@ -16,6 +16,11 @@ _READ = "catalogue_version"  # session.info key: (transaction, version)
 _CHANGED = "catalogue_changed"  # session.info key: this session changed the catalogue
 
 
+def database_key(session: Session) -> str:
+    """Which database ``session`` reads (this process's caches of the catalogue are kept per database)."""
+    return str(session.get_bind().url)
+
+
 def catalogue_version(session: Session) -> int:
     """The current version (0 before the first change)."""
     kept = session.info.get(_READ)
