@@ -7,14 +7,12 @@ import logging
 from typing import Any, Dict, List, Optional, Protocol
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, FollowupAction, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import fragment, hotline, latest_entity, sender_key
-from bot.catalogue.service import CatalogueService
 from bot.catalogue.units import UnitService
-from bot.conversations.feedback import rating_of, record_feedback
 from bot.conversations.handoff import request_handoff
 from bot.conversations.handoff_desk import held_by_agent
 from bot.conversations.office_hours import next_staffed
@@ -92,34 +90,6 @@ def answer_contact(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
     return [SlotSet("answered", True)]
 
 
-class ActionHandleFeedback(Action):
-    """Store a rating (1–5, from the rating buttons or typed) or a free-text feedback."""
-
-    def name(self) -> str:
-        """Action name."""
-        return "action_handle_feedback"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        """Save and thank."""
-        text = tracker.latest_message.get("text") or ""
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        rating = rating_of(latest_entity(tracker, "rating"), text, typed=intent == "inform")
-        if rating is None and intent == "inform":
-            return [FollowupAction("action_route_inform")]
-        try:
-            record_feedback(sender_key(tracker), rating, text)
-        except SQLAlchemyError:
-            logger.exception("feedback not stored")
-            dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
-            return []
-        if rating:
-            dispatcher.utter_message(response="utter_rating_thanks", rating=rating)
-        else:
-            dispatcher.utter_message(response="utter_feedback_thanks")
-        return []
-
-
 class ActionRequestHuman(Action):
     """Record a handoff request with the conversation so far."""
 
@@ -173,35 +143,6 @@ class ActionSessionStart(Action):
             events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
         return events
-
-
-class ActionRouteInform(Action):
-    """A bare answer (code, procedure, place, field): continue what it answers."""
-
-    def name(self) -> str:
-        """Action name."""
-        return "action_route_inform"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        """Pick the follow-up action from the entities, else from the catalogue, else say so."""
-        if latest_entity(tracker, "dossier_code"):
-            return [FollowupAction("dossier_form")]
-        if latest_entity(tracker, "procedure") or tracker.get_slot("pending_aspect"):
-            return [FollowupAction("action_answer_procedure")]
-        if latest_entity(tracker, "place"):
-            return [FollowupAction("action_contact")]
-        if latest_entity(tracker, "field"):
-            return [FollowupAction("action_search_procedures")]
-        try:
-            with session_scope() as session:
-                code, matches = CatalogueService(session).resolve(tracker.latest_message.get("text") or "")
-        except SQLAlchemyError:
-            code, matches = None, []
-        if code or matches:
-            return [FollowupAction("action_answer_procedure")]
-        dispatcher.utter_message(response="utter_default")
-        return []
 
 
 class ActionResetAnswered(Action):

@@ -28,6 +28,7 @@ ASPECT_BY_INTENT = {
     "ask_duration": "duration", "ask_place": "place", "ask_online": "online",
 }
 CODE_RE = re.compile(r"^\d\.\d{6}$")
+OFFERED = "offered_procedures"  # slot: codes of the choice buttons last shown
 
 
 LEGAL_RE = re.compile(r"\b(can cu|phap ly|van ban phap luat|nghi dinh|thong tu|luat nao|quy dinh nao)\b")
@@ -84,15 +85,19 @@ def resolve_procedure(service: CatalogueService, tracker: Tracker) -> Tuple[Opti
 
     The procedure in context answers only a bare follow-up ("còn lệ phí thì sao?"): a
     message naming something the catalogue lacks gets "not found", never the facts of
-    the previous procedure.
+    the previous procedure. A bare question with no procedure in context ("lệ phí bn?")
+    names nothing to search for: the caller asks which procedure (the words of the
+    question itself would find procedures *about* fees or results).
     """
     entity = latest_entity(tracker, "procedure")
     text = tracker.latest_message.get("text") or ""
     own = topic(text, without=_place_span(tracker))
     known = entity if entity and CODE_RE.match(entity) else None
     context = tracker.get_slot("procedure")
-    if not own and not entity and context and service.get(context):
-        return context, [], context  # a bare follow-up: nothing of its own to search for
+    if not own and not entity:
+        if context and service.get(context):
+            return context, [], context  # a bare follow-up: nothing of its own to search for
+        return None, [], ""
     queries = [q for q in (None if known else entity, text) if q and not q.startswith("/")]
     code, matches = service.resolve(*queries, known_code=known, topic=own)
     if code or matches:
@@ -110,11 +115,15 @@ class ActionAnswerProcedure(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
         """Find the procedure, then utter the answer for the asked aspect."""
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        aspect = ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_aspect") or "overview"
-        if _asks_legal_basis(tracker):
-            aspect = "legal"
-        return answer_procedure(dispatcher, tracker, domain, aspect)
+        return answer_procedure(dispatcher, tracker, domain, asked_aspect(tracker))
+
+
+def asked_aspect(tracker: Tracker) -> str:
+    """The aspect the latest message asks about: its intent's, else the one asked before, else an overview."""
+    if _asks_legal_basis(tracker):
+        return "legal"
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_aspect") or "overview"
 
 
 def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any],
@@ -127,16 +136,21 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
             if code is None and (not matches or matches[0].score < 1.0) and CONTACT_RE.search(
                     fold((tracker.latest_message.get("text") or "").lower())):
                 return answer_contact(dispatcher, tracker, domain)  # "một cửa xã X ở đâu": a desk, not a procedure
+            if code is None and not matches and not query:  # "mất bao lâu?" after the choice buttons
+                matches = _offered(service, tracker)
             if code is None and matches:
+                offered = matches[:3]
                 dispatcher.utter_message(response="utter_procedure_choose", buttons=[
-                    {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in matches[:3]
+                    {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in offered
                 ])
-                return [SlotSet("pending_aspect", aspect)]
+                # the choice replaces the procedure in context: a bare follow-up must not answer the old one
+                return [SlotSet("pending_aspect", aspect), SlotSet("procedure", None),
+                        SlotSet(OFFERED, [m.code for m in offered])]
             if code is None:
                 if query and fold(query).strip():
                     dispatcher.utter_message(response="utter_procedure_not_found", query=query,
                                              portal_url=portal_search_url(query), hotline=hotline())
-                    return [SlotSet("pending_aspect", None), SlotSet("procedure", None)]
+                    return [SlotSet("pending_aspect", None), SlotSet("procedure", None), SlotSet(OFFERED, None)]
                 dispatcher.utter_message(response="utter_ask_which_procedure")
                 return [SlotSet("pending_aspect", aspect)]
             proc = service.get(code)
@@ -149,7 +163,17 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
         logger.exception("catalogue unavailable")
         dispatcher.utter_message(response="utter_dossier_unavailable", hotline=hotline())
         return []
-    return [SlotSet("procedure", code), SlotSet("pending_aspect", None), SlotSet("answered", True)]
+    return [SlotSet("procedure", code), SlotSet("pending_aspect", None), SlotSet(OFFERED, None),
+            SlotSet("answered", True)]
+
+
+def _offered(service: CatalogueService, tracker: Tracker) -> List[Match]:
+    """The procedures last offered as buttons and not chosen yet (still in the catalogue), to offer again."""
+    codes = tracker.get_slot(OFFERED)
+    if not isinstance(codes, list):
+        return []
+    found = [(code, service.get(code)) for code in codes[:3] if isinstance(code, str)]
+    return [Match(code, proc.name, 0.0) for code, proc in found if proc is not None]
 
 
 def _provenance(dispatcher: CollectingDispatcher, domain: Dict[str, Any], proc: ProcedureFacts, aspect: str) -> None:

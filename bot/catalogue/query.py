@@ -23,6 +23,8 @@ LEAD = frozenset({
     "le phi", "phi", "thoi gian", "thoi han", "bao lau", "o dau", "noi nop", "nop o dau", "online",
     "truc tuyen", "co", "duoc", "khong", "ko", "o", "tai", "cac", "nhung", "danh sach", "liet ke", "xem",
     "can cu", "can cu phap ly", "phap ly", "theo", "quy dinh", "van ban", "tat ca", "day du", "toan bo",
+    "bao gio", "khi nao", "may ngay", "bao nhieu ngay", "mat bao lau", "mat may ngay", "bao lau thi",
+    "bao gio thi", "khi nao thi", "may ngay thi", "mat bao lau thi", "bao nhieu ngay thi",
 })
 TRAIL = frozenset({
     "can gi", "can nhung gi", "can giay to gi", "can nhung giay to gi", "gom nhung gi", "gom gi", "the nao",
@@ -33,7 +35,8 @@ TRAIL = frozenset({
     "ho so", "truc tuyen", "online", "qua mang", "nop", "lam", "duoc", "co", "thi", "con", "cua toi", "a a",
     "tien", "ngay", "o", "tai", "dau", "nhu", "tu", "la", "gi a", "khong a", "the nao a",
     "can cu", "can cu phap ly", "phap ly", "la gi", "van ban nao", "luat nao", "nghi dinh nao", "quy dinh nao",
-    "tat ca", "day du",
+    "tat ca", "day du", "ket qua", "co ket qua", "nhan ket qua", "lay ket qua", "tra ket qua", "duoc ket qua",
+    "nhan duoc ket qua", "co giay", "lay duoc",
 })
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from rasa_sdk.events import FollowupAction
 from sqlalchemy import select
 
-from actions.contact import ActionHandleFeedback, ActionRequestHuman
+from actions.contact import ActionRequestHuman
+from actions.feedback import ActionHandleFeedback
 from bot.conversations.office_hours import next_staffed
 from bot.db.models import Feedback, HandoffRequest
 from bot.db.session import session_scope
@@ -38,10 +38,19 @@ async def test_bare_digit_answer_is_a_rating(db_url: str) -> None:
     assert _feedback(db_url) == [(SENDER, 4, "4")]
 
 
-async def test_bare_answer_without_rating_is_routed(db_url: str) -> None:
-    events, names, _ = await run(ActionHandleFeedback(), tracker(SENDER, text="khai sinh", intent="inform"))
-    assert (events, names) == ([FollowupAction("action_route_inform")], [])
-    assert _feedback(db_url) == []
+async def test_bare_answer_without_rating_is_answered_in_the_same_turn(catalogue_db: str) -> None:
+    events, names, messages = await run(ActionHandleFeedback(), tracker(SENDER, text="khai sinh", intent="inform"))
+    assert names and names[0].startswith("utter_procedure_") and messages[0]["procedure_name"] == "Đăng ký khai sinh"
+    assert not [e for e in events if e.get("event") == "followup"]
+    assert _feedback(catalogue_db) == []
+
+
+async def test_a_lone_number_without_rating_names_no_procedure(catalogue_db: str) -> None:
+    from actions.routing import ActionRouteInform
+
+    for text in ("5", "12", "?", "..."):
+        events, names, _ = await run(ActionRouteInform(), tracker(SENDER, text=text, intent="inform"))
+        assert (events, names) == ([], ["utter_default"]), text
 
 
 async def test_free_text_feedback_is_stored(db_url: str) -> None:

@@ -61,6 +61,26 @@ def test_follow_up_keeps_the_procedure(assistant, sender):
     assert "Đăng ký kết hôn" in follow.text
 
 
+def test_routed_answers_keep_their_turn(assistant, sender):
+    """A bare procedure name and an unsure message naming one are answered, not taken back by the core fallback."""
+    first = assistant.say(sender, "lệ phí bao nhiêu vậy")
+    assert first.responses == ["utter_ask_which_procedure"]
+    bare = assistant.say(sender, '/inform{"procedure":"1.001193"}')
+    assert bare.responses[0] == "utter_procedure_fee" and "utter_default" not in bare.responses
+    unsure = assistant.say(sender, '/nlu_fallback{"procedure":"1.000894"}')
+    assert unsure.responses[0].startswith("utter_procedure_") and "utter_default" not in unsure.responses
+    follow = assistant.say(sender, "còn mất bao lâu")
+    assert "utter_procedure_duration" in follow.responses and "Đăng ký kết hôn" in follow.text
+
+
+def test_a_procedure_named_instead_of_a_rating_is_answered(assistant, sender):
+    assistant.say(sender, "đăng ký kết hôn cần giấy tờ gì")
+    assert "utter_ask_rating" in assistant.say(sender, "cảm ơn nhé").responses
+    turn = assistant.say(sender, "khai sinh")
+    assert turn.responses[0].startswith("utter_procedure_") and "utter_default" not in turn.responses
+    assert "Đăng ký khai sinh" in turn.text
+
+
 def test_unknown_procedure_is_said_not_guessed(assistant, sender):
     turn = assistant.say(sender, "thủ tục cấp phép nuôi cá sấu cảnh thế nào")
     assert not any(r and r.startswith("utter_procedure_") and r != "utter_procedure_not_found"

@@ -1,0 +1,109 @@
+"""Messages that say what they are about but not what they ask: route them to the answer.
+
+A bare answer ("khai sinh", a button's procedure) and a message the NLU is unsure of are each
+answered here, in the same action, by the code that answers the question they continue; only a
+dossier code hands over to the dossier form (a form must run as Rasa's loop). Answering in place
+keeps the turn on the rules: an action queued with ``FollowupAction`` after an ``inform`` or an
+``nlu_fallback`` matches no rule, and Rasa's core fallback then took the turn back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import latest_entity
+from actions.contact import answer_contact
+from actions.procedures import ASPECT_BY_INTENT, CODE_RE, ActionSearchProcedures, answer_procedure, asked_aspect
+from bot.catalogue.query import topic
+from bot.catalogue.service import CatalogueService
+from bot.db.session import session_scope
+
+logger = logging.getLogger(__name__)
+
+WORD_RE = re.compile(r"[^\W\d_]{2,}")  # a word of two letters or more
+
+
+class ActionRouteInform(Action):
+    """A bare answer (code, procedure, place, field): continue what it answers."""
+
+    def name(self) -> str:
+        """Action name."""
+        return "action_route_inform"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        """See :func:`route_bare_answer`."""
+        return await route_bare_answer(dispatcher, tracker, domain)
+
+
+async def route_bare_answer(dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: Dict[str, Any]) -> List[EventType]:
+    """Answer a bare answer from its entities, else from the catalogue, else say it was not understood.
+
+    The catalogue is searched only for words: a lone number or sign ("5" with no rating asked)
+    names no procedure.
+    """
+    if latest_entity(tracker, "dossier_code"):
+        return [FollowupAction("dossier_form")]
+    if latest_entity(tracker, "procedure") or tracker.get_slot("pending_aspect"):
+        return answer_procedure(dispatcher, tracker, domain, asked_aspect(tracker))
+    if latest_entity(tracker, "place"):
+        return answer_contact(dispatcher, tracker, domain)
+    if latest_entity(tracker, "field"):
+        return await ActionSearchProcedures().run(dispatcher, tracker, domain)
+    text = tracker.latest_message.get("text") or ""
+    code, matches = None, []
+    if WORD_RE.search(topic(text)):
+        try:
+            with session_scope() as session:
+                code, matches = CatalogueService(session).resolve(text)
+        except SQLAlchemyError:
+            logger.exception("catalogue unavailable for a bare answer")
+    if code or matches:
+        return answer_procedure(dispatcher, tracker, domain, asked_aspect(tracker))
+    dispatcher.utter_message(response="utter_default")
+    return []
+
+
+class ActionRouteFallback(Action):
+    """A message the NLU is unsure of: answer only what it names for sure, else say it was not understood.
+
+    "dang ky khai sinh cho con can gi" may fall below the intent threshold while its procedure
+    is certain (a catalogue code from the exact synonyms): it gets that procedure's answer (the
+    overview, or the aspect asked for before) rather than "I did not understand". No free-text
+    search here: an unsure message could be about anything.
+    """
+
+    def name(self) -> str:
+        """Action name."""
+        return "action_route_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        """The dossier form for a dossier code, the answer for a known procedure, else ``utter_default``."""
+        if latest_entity(tracker, "dossier_code"):
+            return [FollowupAction("dossier_form")]
+        if CODE_RE.match(latest_entity(tracker, "procedure") or ""):
+            return answer_procedure(dispatcher, tracker, domain, _likely_aspect(tracker))
+        dispatcher.utter_message(response="utter_default")
+        return []
+
+
+def _likely_aspect(tracker: Tracker) -> str:
+    """The aspect of the NLU's best guess when that is a procedure question, else :func:`asked_aspect`.
+
+    The answer names its aspect and procedure, so a guess the citizen did not mean is plain to see.
+    """
+    asked = asked_aspect(tracker)
+    if asked == "legal":
+        return asked
+    ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or [] if isinstance(r, dict)]
+    best = next((name for name in ranking if name != "nlu_fallback"), None)
+    return ASPECT_BY_INTENT.get(best or "") or asked

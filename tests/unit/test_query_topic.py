@@ -1,0 +1,27 @@
+"""What a procedure question is about: the question's own words are stripped, the procedure's are kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.catalogue.query import topic
+
+BARE = ["le phi bn", "phí bao nhiêu vậy", "mat bao lau", "bao lâu thì có kết quả", "bao lau thi co ket qua",
+        "mấy ngày thì nhận được kết quả", "khi nào thì có kết quả", "bao giờ lấy được", "còn lệ phí thì sao?",
+        "nộp ở đâu", "cần giấy tờ gì ạ"]
+NAMED = [("làm giấy khai sinh mấy ngày thì có kết quả", "giấy khai sinh"),
+         ("cho hỏi thủ tục làm hộ chiếu cần gì ạ", "hộ chiếu"),
+         ("thi bang lai xe o dau", "thi bang lai xe"),  # "thi" (an exam) is no "thì"
+         ("xác nhận kết quả thi hành án", "xác nhận kết quả thi hành án"),
+         ("dang ky ket hon het bao nhieu tien", "dang ky ket hon"),
+         ("cấp lại giấy khai sinh mất bao lâu", "cấp lại giấy khai sinh")]
+
+
+@pytest.mark.parametrize("text", BARE)
+def test_a_bare_question_has_no_topic(text: str) -> None:
+    assert topic(text) == ""
+
+
+@pytest.mark.parametrize("text, expected", NAMED)
+def test_the_procedure_words_are_kept(text: str, expected: str) -> None:
+    assert topic(text) == expected
