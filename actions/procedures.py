@@ -29,6 +29,7 @@ ASPECT_BY_INTENT = {
 }
 CODE_RE = re.compile(r"^\d\.\d{6}$")
 OFFERED = "offered_procedures"  # slot: codes of the choice buttons last shown
+WORD_RE = re.compile(r"[^\W\d_]{2,}")  # a word of two letters or more: a lone "5" or "?" names nothing
 
 
 LEGAL_RE = re.compile(r"\b(can cu|phap ly|van ban phap luat|nghi dinh|thong tu|luat nao|quy dinh nao)\b")
@@ -92,6 +93,7 @@ def resolve_procedure(service: CatalogueService, tracker: Tracker) -> Tuple[Opti
     entity = latest_entity(tracker, "procedure")
     text = tracker.latest_message.get("text") or ""
     own = topic(text, without=_place_span(tracker))
+    own = own if WORD_RE.search(own) else ""
     known = entity if entity and CODE_RE.match(entity) else None
     context = tracker.get_slot("procedure")
     if not own and not entity:

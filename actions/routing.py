@@ -10,7 +10,6 @@ keeps the turn on the rules: an action queued with ``FollowupAction`` after an `
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -20,14 +19,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import latest_entity
 from actions.contact import answer_contact
-from actions.procedures import ASPECT_BY_INTENT, CODE_RE, ActionSearchProcedures, answer_procedure, asked_aspect
+from actions.procedures import (
+    ASPECT_BY_INTENT,
+    CODE_RE,
+    WORD_RE,
+    ActionSearchProcedures,
+    answer_procedure,
+    asked_aspect,
+)
 from bot.catalogue.query import topic
 from bot.catalogue.service import CatalogueService
 from bot.db.session import session_scope
 
 logger = logging.getLogger(__name__)
-
-WORD_RE = re.compile(r"[^\W\d_]{2,}")  # a word of two letters or more
 
 
 class ActionRouteInform(Action):
@@ -76,9 +80,9 @@ class ActionRouteFallback(Action):
     """A message the NLU is unsure of: answer only what it names for sure, else say it was not understood.
 
     "dang ky khai sinh cho con can gi" may fall below the intent threshold while its procedure
-    is certain (a catalogue code from the exact synonyms): it gets that procedure's answer (the
-    overview, or the aspect asked for before) rather than "I did not understand". No free-text
-    search here: an unsure message could be about anything.
+    is certain (a catalogue code from the exact synonyms): it gets that procedure's answer for the
+    NLU's best-ranked aspect rather than "I did not understand". No free-text search here: an
+    unsure message could be about anything.
     """
 
     def name(self) -> str:
