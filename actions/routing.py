@@ -20,14 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import latest_entity
 from actions.contact import answer_contact
 from actions.procedures import (
-    ASPECT_BY_INTENT,
     CODE_RE,
     WORD_RE,
     ActionSearchProcedures,
     answer_procedure,
     asked_aspect,
 )
-from bot.catalogue.query import topic
+from bot.catalogue.query import aspect_words, topic
 from bot.catalogue.service import CatalogueService
 from bot.db.session import session_scope
 
@@ -81,8 +80,8 @@ class ActionRouteFallback(Action):
 
     "dang ky khai sinh cho con can gi" may fall below the intent threshold while its procedure
     is certain (a catalogue code from the exact synonyms): it gets that procedure's answer for the
-    NLU's best-ranked aspect rather than "I did not understand". No free-text search here: an
-    unsure message could be about anything.
+    aspect its own question words name (else the overview) rather than "I did not understand".
+    No free-text search here: an unsure message could be about anything.
     """
 
     def name(self) -> str:
@@ -101,13 +100,12 @@ class ActionRouteFallback(Action):
 
 
 def _likely_aspect(tracker: Tracker) -> str:
-    """The aspect of the NLU's best guess when that is a procedure question, else :func:`asked_aspect`.
+    """The aspect the message's own question words name ("... cần gì"), else :func:`asked_aspect`.
 
-    The answer names its aspect and procedure, so a guess the citizen did not mean is plain to see.
+    The NLU's ranking is not used: below its threshold it is a weak guess. The answer names its
+    aspect and procedure, so a reading the citizen did not mean is plain to see.
     """
     asked = asked_aspect(tracker)
     if asked == "legal":
         return asked
-    ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or [] if isinstance(r, dict)]
-    best = next((name for name in ranking if name != "nlu_fallback"), None)
-    return ASPECT_BY_INTENT.get(best or "") or asked
+    return aspect_words(tracker.latest_message.get("text") or "") or asked

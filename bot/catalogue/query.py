@@ -9,7 +9,7 @@ is a bare follow-up ("còn lệ phí thì sao?"), to be answered about the proce
 from __future__ import annotations
 
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from bot.text.normalize import clean, expand_teen_code, fold
 
@@ -77,3 +77,23 @@ def topic(text: str, *, without: str = "") -> str:
     words, folded = _strip(words, folded, LEAD, from_end=False)
     words, folded = _strip(words, folded, TRAIL, from_end=True)
     return " ".join(words)
+
+
+# Folded question words of each aspect, checked in this order (a duration's "bao nhiêu ngày" before
+# a fee's "bao nhiêu"). Used where the NLU is unsure of the intent but the procedure is certain.
+ASPECT_WORDS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("duration", ("bao lau", "may ngay", "bao nhieu ngay", "bao gio co", "khi nao co", "thoi han", "thoi gian")),
+    ("fee", ("bao nhieu", "le phi", "phi", "tien")),
+    ("documents", ("can gi", "can nhung gi", "giay to gi", "giay to nao", "nhung giay to", "mang gi", "mang theo",
+                   "ho so gom", "thanh phan", "chuan bi gi", "chuan bi nhung")),
+    ("place", ("o dau", "cho nao", "noi nop", "di dau", "den dau")),
+    ("online", ("online", "truc tuyen", "qua mang", "tren mang", "dich vu cong")),
+)
+
+
+def aspect_words(text: str) -> Optional[str]:
+    """The one aspect whose question words ``text`` uses ("... cần gì" -> documents), else None."""
+    _, folded = _tokens(text or "")
+    joined = f" {' '.join(folded)} "
+    found = {aspect for aspect, phrases in ASPECT_WORDS if any(f" {p} " in joined for p in phrases)}
+    return found.pop() if len(found) == 1 else None

@@ -103,3 +103,13 @@ async def test_a_bare_follow_up_after_the_choice_buttons_offers_them_again(catal
     assert said[0] == "utter_procedure_duration"
     assert {"event": "slot", "name": OFFERED, "value": None} in [
         {k: e.get(k) for k in ("event", "name", "value")} for e in chosen]
+
+
+async def test_an_unsure_message_gets_the_aspect_of_its_own_words_else_the_overview(catalogue_db: str) -> None:
+    for text, expected in (("dang ky khai tu cho bo", "utter_procedure_overview"),
+                           ("dang ky khai tu cho bo het bn tien", "utter_procedure_fee"),
+                           ("khai tu cho ong thi nop o dau", "utter_procedure_place")):
+        trk = _unsure(text, [_entity("procedure", "1.000656")], ["nlu_fallback", "ask_documents"])
+        _, said, messages = await run(ActionRouteFallback(), trk)
+        assert said[0] == expected, (text, said)
+        assert messages[0]["procedure_name"].startswith("Đăng ký khai tử"), text

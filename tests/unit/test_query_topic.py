@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.catalogue.query import topic
+from bot.catalogue.query import aspect_words, topic
 
 BARE = ["le phi bn", "phí bao nhiêu vậy", "mat bao lau", "bao lâu thì có kết quả", "bao lau thi co ket qua",
         "mấy ngày thì nhận được kết quả", "khi nào thì có kết quả", "bao giờ lấy được", "còn lệ phí thì sao?",
@@ -25,3 +25,13 @@ def test_a_bare_question_has_no_topic(text: str) -> None:
 @pytest.mark.parametrize("text, expected", NAMED)
 def test_the_procedure_words_are_kept(text: str, expected: str) -> None:
     assert topic(text) == expected
+
+
+@pytest.mark.parametrize("text, aspect", [
+    ("dang ky khai sinh cho con can gi", "documents"), ("lam cccd het bn", "fee"),
+    ("dk ket hon mat may ngay", "duration"), ("nop o dau", "place"), ("co nop online dc ko", "online"),
+    ("dang ky khai tu cho bo", None), ("chung thuc giay to o xa duoc ko", None),
+    ("can gi va het bao nhieu tien", None),  # two aspects: none is picked
+])
+def test_aspect_words(text: str, aspect: str) -> None:
+    assert aspect_words(text) == aspect
