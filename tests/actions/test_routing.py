@@ -14,14 +14,22 @@ from tests.actions.conftest import run, tracker
 BIRTH = "1.001193"
 
 
-def _unsure(text: str, entities: List[Dict[str, Any]], ranking: List[str],
-            slots: Optional[Dict[str, Any]] = None) -> Tracker:
-    """A tracker whose latest message fell below the NLU threshold, with ``entities`` and ``ranking``."""
-    message = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.35}, "entities": entities,
-               "intent_ranking": [{"name": name, "confidence": 0.3} for name in ranking]}
+def _with_entities(text: str, entities: List[Dict[str, Any]], intent: str = "nlu_fallback",
+                   ranking: Optional[List[str]] = None, slots: Optional[Dict[str, Any]] = None,
+                   sender: str = "zalo:7") -> Tracker:
+    """A tracker whose latest message is ``text`` with ``entities`` (by default one below the NLU threshold)."""
+    message: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.35 if intent == "nlu_fallback"
+                                                        else 1.0}, "entities": entities}
+    if ranking is not None:
+        message["intent_ranking"] = [{"name": name, "confidence": 0.3} for name in ranking]
     events = [{"event": "user", "text": text, "input_channel": "zalo", "parse_data": message}]
-    return Tracker("zalo:7", {"requested_slot": None, **(slots or {})}, message, events, False, None, {},
+    return Tracker(sender, {"requested_slot": None, **(slots or {})}, message, events, False, None, {},
                    "action_listen")
+
+
+def _unsure(text: str, entities: List[Dict[str, Any]], ranking: List[str]) -> Tracker:
+    """A tracker whose latest message fell below the NLU threshold, with ``entities`` and ``ranking``."""
+    return _with_entities(text, entities, ranking=ranking)
 
 
 def _entity(name: str, value: str) -> Dict[str, Any]:
@@ -58,11 +66,8 @@ async def test_a_legal_question_stays_a_legal_question(catalogue_db: str) -> Non
 
 
 async def test_a_bare_procedure_name_answers_the_pending_aspect_in_place(catalogue_db: str) -> None:
-    message = {"text": "khai sinh", "intent": {"name": "inform", "confidence": 0.9},
-               "entities": [_entity("procedure", BIRTH)]}
-    events = [{"event": "user", "text": "khai sinh", "input_channel": "zalo", "parse_data": message}]
-    trk = Tracker("zalo:8", {"pending_aspect": "fee", "requested_slot": None}, message, events, False, None, {},
-                  "action_listen")
+    trk = _with_entities("khai sinh", [_entity("procedure", BIRTH)], "inform", slots={"pending_aspect": "fee"},
+                         sender="zalo:8")
     out, said, messages = await run(ActionRouteInform(), trk)
     assert said[0] == "utter_procedure_fee" and messages[0]["procedure_name"] == "Đăng ký khai sinh"
     assert {"event": "slot", "name": "procedure", "value": BIRTH} in [
@@ -94,12 +99,9 @@ async def test_a_bare_follow_up_after_the_choice_buttons_offers_them_again(catal
     _, said, again = await run(ActionAnswerProcedure(), tracker(
         "zalo:10", {OFFERED: offered, "procedure": None}, text="mất bao lâu", intent="ask_duration"))
     assert said == ["utter_procedure_choose"] and again[0]["buttons"] == messages[0]["buttons"]
-    button = {"text": f'/inform{{"procedure":"{offered[0]}"}}', "intent": {"name": "inform", "confidence": 1.0},
-              "entities": [_entity("procedure", offered[0])]}
-    chosen, said, _ = await run(ActionAnswerProcedure(), Tracker(
-        "zalo:10", {OFFERED: offered, "pending_aspect": "duration", "requested_slot": None}, button,
-        [{"event": "user", "text": button["text"], "input_channel": "zalo", "parse_data": button}],
-        False, None, {}, "action_listen"))
+    chosen, said, _ = await run(ActionAnswerProcedure(), _with_entities(
+        f'/inform{{"procedure":"{offered[0]}"}}', [_entity("procedure", offered[0])], "inform",
+        slots={OFFERED: offered, "pending_aspect": "duration"}, sender="zalo:10"))
     assert said[0] == "utter_procedure_duration"
     assert {"event": "slot", "name": OFFERED, "value": None} in [
         {k: e.get(k) for k in ("event", "name", "value")} for e in chosen]
