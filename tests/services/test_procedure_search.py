@@ -4,7 +4,7 @@ citizen phrasings of tests/nlu/procedure_search.yml (issue 12).
 Hard guarantees: never "sure" with a wrong code (on every phrasing set), p95 well under budget,
 the issue's accuracy targets (top-1 >= 0.85, top-3 >= 0.95) on this development set; the
 regression floors below are just under what the index reaches today (``python -m
-benchmarks.search``: 0.870 / 0.979). On the unseen fresh 4 set it reaches 0.600 / 0.750 (README).
+benchmarks.search``: 0.879 / 0.979). On new phrasings it reaches much less (README: fresh 5, unseen).
 """
 
 import time
@@ -16,13 +16,17 @@ import yaml
 from bot.catalogue.search import ProcedureIndex, records_from_files
 
 ROOT = Path(__file__).resolve().parents[2]
-FLOOR_TOP1, FLOOR_TOP3 = 0.86, 0.96
+FLOOR_TOP1, FLOOR_TOP3 = 0.87, 0.97
 
 
 @pytest.fixture(scope="module")
-def index():
-    return ProcedureIndex.build(records_from_files(ROOT / "data/national/procedures.json.gz",
-                                                   ROOT / "data/procedures.json"))
+def records():
+    return records_from_files(ROOT / "data/national/procedures.json.gz", ROOT / "data/procedures.json")
+
+
+@pytest.fixture(scope="module")
+def index(records):
+    return ProcedureIndex.build(records)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,7 @@ def test_never_sure_with_a_wrong_code(results):
     assert wrong == []
 
 
-@pytest.mark.parametrize("name", ["extra", "blind", "fresh", "fresh2", "fresh3", "fresh4"])
+@pytest.mark.parametrize("name", ["extra", "blind", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"])
 def test_never_sure_with_a_wrong_code_on_the_other_sets(index, name):
     """tests/nlu/procedure_search_<name>.yml: a wrong first hit must be a question, never an answer."""
     path = ROOT / f"tests/nlu/procedure_search_{name}.yml"
@@ -68,6 +72,28 @@ def test_never_sure_with_a_wrong_code_on_the_other_sets(index, name):
         if decision.kind == "sure" and decision.code not in {case["code"], *case.get("acceptable", [])}:
             wrong.append((case["text"], decision.code))
     assert wrong == []
+
+
+def test_every_official_word_of_the_vocabulary_is_in_a_name(records):
+    """An everyday phrase adds official words; each must be a word of some procedure name, or it adds
+    nothing but noise (a typo, a word the catalogue never uses)."""
+    from bot.catalogue import search_text as st
+
+    names = {w for record in records for w in st.record_words(record.name)}
+    assert [(k, v) for k, v in st.COLLOQUIAL.items() if not set(v.split()) <= names] == []
+
+
+def test_no_everyday_phrase_is_written_twice():
+    """YAML keeps the last of two equal keys without a word; folded keys must be unique per section."""
+    import re
+    from collections import Counter
+
+    from bot.catalogue import search_text as st
+
+    text = (ROOT / "data/search_vocabulary.yml").read_text(encoding="utf-8")
+    for section in re.split(r"^(?=\w+:\n)", text, flags=re.M):
+        keys = Counter(st._folded(k) for k in re.findall(r'^\s+"([^"]+)":', section, re.M))
+        assert [k for k, n in keys.items() if n > 1] == []
 
 
 def test_accuracy_floors(results):
