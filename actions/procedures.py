@@ -30,6 +30,7 @@ ASPECT_BY_INTENT = {
 CODE_RE = re.compile(r"^\d\.\d{6}$")
 OFFERED = "offered_procedures"  # slot: codes of the choice buttons last shown
 WORD_RE = re.compile(r"[^\W\d_]{2,}")  # a word of two letters or more: a lone "5" or "?" names nothing
+QUOTED_WORDS = 6  # a topic longer than this is a whole question: not quoted back as a procedure name
 
 
 LEGAL_RE = re.compile(r"\b(can cu|phap ly|van ban phap luat|nghi dinh|thong tu|luat nao|quy dinh nao)\b")
@@ -150,7 +151,10 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
                         SlotSet(OFFERED, [m.code for m in offered])]
             if code is None:
                 if query and fold(query).strip():
-                    dispatcher.utter_message(response="utter_procedure_not_found", query=query,
+                    # a name is quoted back; a whole question ("xe nhà em nằm gara ...") is not
+                    response = "utter_procedure_not_found" if len(query.split()) <= QUOTED_WORDS \
+                        else "utter_procedure_not_found_question"
+                    dispatcher.utter_message(response=response, query=query,
                                              portal_url=portal_search_url(query), hotline=hotline())
                     return [SlotSet("pending_aspect", None), SlotSet("procedure", None), SlotSet(OFFERED, None)]
                 dispatcher.utter_message(response="utter_ask_which_procedure")

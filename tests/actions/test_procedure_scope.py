@@ -38,7 +38,7 @@ async def test_outside_the_catalogue_says_so(catalogue_db: str) -> None:
         for context in (None, CCCD, BIRTH):
             events, said, messages = await _answer(text, intent, context)
             assert not set(said) & ANSWERS, (text, context, said)
-            if said == ["utter_procedure_not_found"]:
+            if said in (["utter_procedure_not_found"], ["utter_procedure_not_found_question"]):
                 message = messages[0]
                 assert message["query"] and message["portal_url"].startswith("https://")
                 assert message["hotline"]
@@ -51,6 +51,14 @@ async def test_outside_the_catalogue_says_so(catalogue_db: str) -> None:
 async def test_passport_is_named_in_the_not_found_answer(catalogue_db: str) -> None:
     _, said, messages = await _answer("thủ tục làm hộ chiếu cần gì", "ask_documents", CCCD)
     assert said == ["utter_procedure_not_found"] and messages[0]["query"] == "hộ chiếu"
+
+
+async def test_a_whole_question_is_not_quoted_back_as_a_procedure_name(catalogue_db: str) -> None:
+    text = "xe tai nha e nam gara hon 1 thang ko chay thi co dc mien phi duong bo ko"
+    _, said, messages = await _answer(text, "ask_procedure")
+    assert said == ["utter_procedure_not_found_question"] and messages[0]["hotline"]
+    _, said, _ = await _answer("thủ tục nuôi cá sấu cảnh", "ask_procedure")
+    assert said == ["utter_procedure_not_found"]
 
 
 async def test_bare_follow_ups_use_the_procedure_in_context(catalogue_db: str) -> None:
