@@ -25,7 +25,7 @@ records and their loading :mod:`bot.catalogue.search_records`.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -33,6 +33,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.catalogue import search_text as st
+from bot.catalogue.search_bm25 import invert
 from bot.catalogue.search_char import CharIndex
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
@@ -41,9 +42,7 @@ from bot.text.normalize import fold
 __all__ = ["Decision", "Hit", "ProcedureIndex", "SearchRecord", "is_local_row", "records_from_files",
            "records_from_session"]
 
-# BM25 parameters (names are short: little length normalisation).
-K1, B = 1.2, 0.4
-ALIAS_WEIGHT, FIELD_WEIGHT = 1.0, 0.25
+ALIAS_WEIGHT, FIELD_WEIGHT, HINT_WEIGHT = 1.0, 0.25, 0.5   # a hint counts only its words the name lacks
 CANDIDATES = 100
 CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
 UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest word (an abbreviation 1 more)
@@ -99,6 +98,7 @@ class ProcedureIndex:
         self.records: List[SearchRecord] = []
         self._postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
         self._field_postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+        self._hint_postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
         self._doc_record: np.ndarray = np.zeros(0, dtype=np.int32)
         self._idf: Dict[str, float] = {}
         self._max_idf = 1.0
@@ -133,6 +133,7 @@ class ProcedureIndex:
         self._idx = {r.code: i for i, r in enumerate(self.records)}
         docs: List[Tuple[int, List[str], float]] = []   # (record, terms, weight)
         fields: List[List[str]] = []
+        hints: List[List[str]] = []   # per record: the terms of its everyday phrases that its name lacks
         df: Counter = Counter()
         for i, rec in enumerate(self.records):
             variants = [st.record_words(rec.name)] + [st.record_words(a) for a in rec.aliases if a]
@@ -141,12 +142,13 @@ class ProcedureIndex:
             core = st.head(rec.name)
             self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
                                     + st.alternatives(rec.name) + variants[1:])
-            words = {w for v in variants for w in v} | set(field_words)
+            hint_words = [st.record_words(h) for h in rec.hints]
+            words = {w for v in variants + hint_words for w in v} | set(field_words)
             self._all_words.append(frozenset(words))
             accented = frozenset().union(*(st.accented_words(t) for t in (rec.name, *rec.aliases)))
             self._accented.append(accented)
             self._folded_accented.append(frozenset(fold(w) for w in accented))
-            self._all_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
+            self._all_terms.append(frozenset(t for v in variants + [field_words] + hint_words for t in st.terms(v)))
             self._distinctive.append(st.name_distinctive(st.record_words(st.without_inclusions(rec.name))))
             self._core_distinctive.append(st.name_distinctive(st.core(rec.name)))
             self._name_level.append(st.name_level(variants[0]))
@@ -157,31 +159,22 @@ class ProcedureIndex:
                 rec_terms.update(t)
             ft = st.terms(field_words)
             fields.append(ft)
-            df.update(rec_terms | set(ft))
+            hints.append([t for t in dict.fromkeys(t for v in hint_words for t in st.terms(v)) if t not in rec_terms])
+            df.update(rec_terms | set(ft) | set(hints[-1]))
         n = max(len(self.records), 1)
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._max_idf = math.log(1 + (n - 0.5) / 1.5)
         self._vocabulary = sorted({w for ws in self._all_words for w in ws})
         self._vocab_set = frozenset(self._vocabulary)
-        self._postings = self._invert([(t, w) for _, t, w in docs])
+        self._postings = invert([(t, w) for _, t, w in docs], self._idf)
         self._doc_record = np.array([i for i, _, _ in docs], dtype=np.int32)
-        self._field_postings = self._invert([(t, FIELD_WEIGHT) for t in fields])
+        self._field_postings = invert([(t, FIELD_WEIGHT) for t in fields], self._idf)
+        self._hint_postings = invert([(t, HINT_WEIGHT) for t in hints], self._idf)
         self._group, self._members, self._contested = build_groups(self.records)
         self._qualifier = sibling_qualifiers(self.records, self._group)
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         return self
-
-    def _invert(self, docs: Sequence[Tuple[List[str], float]]) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
-        avgdl = sum(len(t) for t, _ in docs) / max(len(docs), 1) or 1.0
-        lists: Dict[str, Tuple[List[int], List[float]]] = defaultdict(lambda: ([], []))
-        for d, (doc_terms, weight) in enumerate(docs):
-            norm = K1 * (1 - B + B * len(doc_terms) / avgdl)
-            for t in dict.fromkeys(doc_terms):   # a word a long name repeats counts once
-                ids, ws = lists[t]
-                ids.append(d)
-                ws.append(weight * self._idf.get(t, 0.0) * (K1 + 1) / (1 + norm))
-        return {t: (np.array(i, dtype=np.int32), np.array(w)) for t, (i, w) in lists.items()}
 
     def __len__(self) -> int:
         return len(self.records)
@@ -251,9 +244,10 @@ class ProcedureIndex:
             if t in self._postings:
                 ids, ws = self._postings[t]
                 doc_scores[ids] += ws
-            if t in self._field_postings:
-                ids, ws = self._field_postings[t]
-                field_scores[ids] += ws
+            for extra in (self._field_postings, self._hint_postings):   # summed: they add to the name
+                if t in extra:
+                    ids, ws = extra[t]
+                    field_scores[ids] += ws
         scores = np.zeros(len(self.records))
         np.maximum.at(scores, self._doc_record, doc_scores)
         scores += field_scores

@@ -1,13 +1,19 @@
 """Plain records of the procedure search (:mod:`bot.catalogue.search`) and where they come from:
-the national catalogue file with the province's curated file, or the ``procedures`` table."""
+the national catalogue file with the province's curated file, or the ``procedures`` table; with
+either, with the everyday phrases of ``data/search_hints.yml`` as each record's hints."""
 
 from __future__ import annotations
 
 import gzip
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
+
+import yaml
+
+HINTS_FILE = Path(__file__).resolve().parents[2] / "data" / "search_hints.yml"
 
 
 @dataclass(frozen=True)
@@ -20,23 +26,39 @@ class SearchRecord:
     field: str = ""
     level: Optional[str] = None
     local: bool = False
+    hints: Tuple[str, ...] = ()   # everyday phrases (data/search_hints.yml): their words the name lacks count
+
+
+@lru_cache(maxsize=4)
+def load_hints(path: Path = HINTS_FILE) -> Dict[str, Tuple[str, ...]]:
+    """Everyday phrases per procedure code (``hints:`` of ``data/search_hints.yml``): how citizens name
+    a procedure of the national catalogue ("xe nằm gara không chạy" for a vehicle off the road). They
+    are search aliases only, never shown as facts; no file means none."""
+    if not path.exists():
+        return {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506 (a safe loader, in C)
+    return {str(code): tuple(str(p).strip() for p in phrases or () if str(p).strip())
+            for code, phrases in (data.get("hints") or {}).items()}
 
 
 def records_from_files(national: Optional[Path], curated: Optional[Path]) -> List[SearchRecord]:
     """Records of the national catalogue (``procedures.json.gz``) and the province's curated file;
     a curated record replaces the national one with the same code and carries its aliases."""
     out: Dict[str, SearchRecord] = {}
+    hints = load_hints()
     if national:
         opener = gzip.open if str(national).endswith(".gz") else open
         with opener(national, "rt", encoding="utf-8") as fh:
             for p in json.load(fh)["procedures"]:
-                out[p["code"]] = SearchRecord(p["code"], p["name"], (), p.get("field") or "", p.get("level"), False)
+                out[p["code"]] = SearchRecord(p["code"], p["name"], (), p.get("field") or "", p.get("level"), False,
+                                              hints.get(p["code"], ()))
     if curated:
         with open(curated, encoding="utf-8") as fh:
             data = json.load(fh)
         for p in data["procedures"] if isinstance(data, dict) else data:
             out[p["code"]] = SearchRecord(p["code"], p["name"], tuple(p.get("aliases") or ()),
-                                          p.get("field") or "", p.get("level"), True)
+                                          p.get("field") or "", p.get("level"), True, hints.get(p["code"], ()))
     return list(out.values())
 
 
@@ -64,5 +86,7 @@ def records_from_session(session) -> List[SearchRecord]:
     stmt = (select(Procedure.code, Procedure.name, Procedure.aliases, Procedure.level, Procedure.origin,
                    Procedure.source, Field.name.label("field_name"))
             .select_from(Procedure).outerjoin(Field, Procedure.field_id == Field.id))
-    return [SearchRecord(r.code, r.name, tuple(r.aliases or ()), r.field_name or "", r.level, is_local_row(r))
+    hints = load_hints()
+    return [SearchRecord(r.code, r.name, tuple(r.aliases or ()), r.field_name or "", r.level, is_local_row(r),
+                         hints.get(r.code, ()))
             for r in session.execute(stmt)]

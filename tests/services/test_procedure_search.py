@@ -4,7 +4,7 @@ citizen phrasings of tests/nlu/procedure_search.yml (issue 12).
 Hard guarantees: never "sure" with a wrong code (on every phrasing set), p95 well under budget,
 the issue's accuracy targets (top-1 >= 0.85, top-3 >= 0.95) on this development set; the
 regression floors below are just under what the index reaches today (``python -m
-benchmarks.search``: 0.879 / 0.979). On new phrasings it reaches much less (README: fresh 5, unseen).
+benchmarks.search``: 0.903 / 0.985). On new phrasings it reaches less (README: fresh 5, unseen).
 """
 
 import time
@@ -16,7 +16,7 @@ import yaml
 from bot.catalogue.search import ProcedureIndex, records_from_files
 
 ROOT = Path(__file__).resolve().parents[2]
-FLOOR_TOP1, FLOOR_TOP3 = 0.87, 0.97
+FLOOR_TOP1, FLOOR_TOP3 = 0.89, 0.98
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,7 @@ def test_records_from_session_reads_the_table(seeded_url):
     """records_from_session selects only the columns the search needs (one row per procedure, the
     field's name by a join) and gives the same decisions as the curated file."""
     from bot.catalogue.search import records_from_session
+    from bot.catalogue.search_records import load_hints
     from bot.db.session import session_scope
 
     with session_scope(seeded_url) as session:
@@ -125,6 +126,7 @@ def test_records_from_session_reads_the_table(seeded_url):
     by_code = {r.code: r for r in records}
     assert len(by_code) == len(records) >= 58
     assert by_code["1.001193"].field == "Hộ tịch" and by_code["1.001193"].local
+    assert by_code["1.001193"].hints == load_hints()["1.001193"]   # the everyday phrases, whatever the source
     index = ProcedureIndex.build(records)
     assert index.decide("khai sinh").code == "1.001193"
     assert index.decide("xin chào").kind == "none"

@@ -1,0 +1,54 @@
+"""Search hints (issue 12): everyday phrases per procedure (``data/search_hints.yml``) bridge what a
+citizen says to a record whose name says it otherwise; only their words the name lacks count, and
+they never change what an answer says."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.catalogue import search_records as sr
+from bot.catalogue.search import ProcedureIndex, SearchRecord
+
+TRUCK = "Xác định xe tạm dừng tham gia giao thông liên tục từ 30 ngày trở lên"
+RECORDS = [
+    SearchRecord("V1", TRUCK, (), "Đường bộ", "province", False, ("xe tải nằm gara lâu không chạy",)),
+    SearchRecord("V2", "Cấp giấy phép lưu hành xe quá tải trọng", (), "Đường bộ", "province"),
+    SearchRecord("F1", "Cấp Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm", (), "An toàn thực phẩm",
+                 "province", False, ("giấy an toàn thực phẩm cho quán ăn",)),
+    SearchRecord("F2", "Cấp Giấy chứng nhận đủ điều kiện an toàn thực phẩm đối với cơ sở sản xuất", (),
+                 "An toàn thực phẩm", "province"),
+]
+
+
+@pytest.fixture(scope="module")
+def index():
+    return ProcedureIndex.build(RECORDS)
+
+
+def test_a_hint_finds_a_record_its_name_would_not(index):
+    plain = ProcedureIndex.build([SearchRecord(r.code, r.name, r.aliases, r.field, r.level) for r in RECORDS])
+    said = "xe tai nam gara khong chay"
+    assert plain.decide(said).kind == "none"          # the name alone: "not in the catalogue"
+    decision = index.decide(said)
+    assert decision.hits[0].code == "V1" and decision.kind != "none"
+
+
+def test_words_the_name_has_count_once_with_or_without_a_hint(index):
+    """"an toàn thực phẩm" is in both names: the hint of F1 must not make it F1's more than F2's."""
+    hits = {h.code: h.score for h in index.search("an toan thuc pham co so san xuat")}
+    assert max(hits, key=hits.get) == "F2"
+
+
+def test_hints_are_read_from_data(tmp_path: Path):
+    path = tmp_path / "hints.yml"
+    path.write_text('hints:\n  "1.000001": ["xe nằm gara", "  ", "báo xe không chạy"]\n  "2": []\n', encoding="utf-8")
+    assert sr.load_hints(path) == {"1.000001": ("xe nằm gara", "báo xe không chạy"), "2": ()}
+    assert sr.load_hints(tmp_path / "missing.yml") == {}
+
+
+def test_the_shipped_hints_name_catalogue_codes():
+    hints = sr.load_hints()
+    records = {r.code for r in sr.records_from_files(
+        Path(sr.HINTS_FILE).parents[0] / "national" / "procedures.json.gz", None)}
+    assert len(hints) > 1000 and set(hints) <= records
+    assert all(1 <= len(p) <= 5 for p in hints.values())
