@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     action_port: int = 5055
     action_server_url: str = "http://127.0.0.1:5055/webhook"
+    # Build the procedure search index when the action server starts (``serve`` sets it), in the
+    # background, so that the first citizen's question does not wait seconds for it.
+    warm_search_index: bool = False
     # Processes (README "Scaling"): Sanic workers of the Rasa server. More than one needs
     # LOCK_STORE_URL (redis://host:port/db), the lock store the workers share.
     rasa_workers: int = 1

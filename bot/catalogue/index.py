@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Dict, FrozenSet, List, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,6 +44,30 @@ def procedure_index(session: Session) -> ProcedureIndex:
         logger.info("procedure index built: %d records, version %d, %.1f s", len(index), version,
                     time.perf_counter() - started)
         return index
+
+
+def warm_in_background() -> Optional[threading.Thread]:
+    """With ``WARM_SEARCH_INDEX`` set, build this process's index in a daemon thread (a question that
+    comes meanwhile waits for the same build under the lock); a database that is down is logged, not
+    raised: the first question builds it then."""
+    from bot.settings import get_settings
+
+    if not get_settings().warm_search_index:
+        return None
+
+    def build() -> None:
+        from bot.db.session import session_scope
+
+        try:
+            with session_scope() as session:
+                procedure_index(session)
+        except Exception as exc:  # noqa: BLE001 - a warm-up must never take the action server down
+            logger.warning("procedure index not built at start (%s); the first question builds it",
+                           type(exc).__name__)
+
+    thread = threading.Thread(target=build, name="warm-search-index", daemon=True)
+    thread.start()
+    return thread
 
 
 def curated_phrases(session: Session) -> List[Tuple[str, FrozenSet[str]]]:

@@ -156,7 +156,7 @@ def serve() -> int:
         signal.signal(signum, _interrupt)
     children: List[Tuple[str, subprocess.Popen]] = []
     try:
-        with action_server(settings.action_port) as actions:
+        with action_server(settings.action_port, env={"WARM_SEARCH_INDEX": "1"}) as actions:
             children.append(("action server", actions))
             worker = reminder_worker_command(settings)
             try:
