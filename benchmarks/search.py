@@ -27,16 +27,18 @@ NATIONAL = ROOT / "data" / "national" / "procedures.json.gz"
 CURATED = ROOT / "data" / "procedures.json"
 PHRASINGS = ROOT / "tests" / "nlu" / "procedure_search.yml"
 # Further sets, each a row of its own: (row name, file). Each was written before the search was
-# run on it. "fresh 5" was written on 2026-12-05 by someone who neither ran nor read the search, its
-# vocabulary or the other sets' texts; only its totals were ever printed (its misses were not read),
-# before and after the third vocabulary pass. The older sets, fresh 4 included, have been studied.
+# run on it, by someone who neither ran nor read the search, its vocabulary, its hints or the other
+# sets' texts. "fresh 6" (2026-12-05) was scored once, after the vocabulary pass and the hints were
+# done. "fresh 5" had only its totals printed (three times: before, after the vocabulary pass, after
+# the hints); its misses were never read. The older sets, fresh 4 included, have been studied.
 SETS = [("extra held-out", ROOT / "tests" / "nlu" / "procedure_search_extra.yml"),
         ("blind", ROOT / "tests" / "nlu" / "procedure_search_blind.yml"),
         ("fresh", ROOT / "tests" / "nlu" / "procedure_search_fresh.yml"),
         ("fresh 2", ROOT / "tests" / "nlu" / "procedure_search_fresh2.yml"),
         ("fresh 3", ROOT / "tests" / "nlu" / "procedure_search_fresh3.yml"),
         ("fresh 4", ROOT / "tests" / "nlu" / "procedure_search_fresh4.yml"),
-        ("fresh 5, unseen", ROOT / "tests" / "nlu" / "procedure_search_fresh5.yml")]
+        ("fresh 5, totals only", ROOT / "tests" / "nlu" / "procedure_search_fresh5.yml"),
+        ("fresh 6, unseen", ROOT / "tests" / "nlu" / "procedure_search_fresh6.yml")]
 
 
 def load_cases(path: Path = PHRASINGS) -> List[dict]:
