@@ -49,7 +49,7 @@ UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its stronge
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
-CENTRAL_PENALTY, LACKS_PENALTY = 0.02, 0.04
+CENTRAL_PENALTY, LACKS_PENALTY, FOREIGN_PENALTY = 0.02, 0.04, 0.03   # foreign: another province's record
 ACCENT_PENALTY = 0.05   # per word the citizen wrote with diacritics that the name has only as another word
 QUALIFIER_PENALTY, QUALIFIER_BONUS = 0.02, 0.02   # a sibling's qualifier unsaid (plain sibling first) / said
 # A typo is corrected from a rapidfuzz ratio of 80, a short word only by one dropped letter; a corrected word
@@ -140,9 +140,9 @@ class ProcedureIndex:
             variants += [e for e in map(st.expand_abbreviations, variants) if e]   # "GTGT" -> giá trị gia tăng
             field_words = st.record_words(rec.field)
             core = st.head(rec.name)
-            self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
-                                    + st.alternatives(rec.name) + variants[1:])
             hint_words = [st.record_words(h) for h in rec.hints]
+            self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
+                                    + st.alternatives(rec.name) + variants[1:] + hint_words)
             words = {w for v in variants + hint_words for w in v} | set(field_words)
             self._all_words.append(frozenset(words))
             accented = frozenset().union(*(st.accented_words(t) for t in (rec.name, *rec.aliases)))
@@ -311,6 +311,7 @@ class ProcedureIndex:
                 score += ACTION_BONUS
             if rec.local:
                 score += LOCAL_BONUS
+            score -= FOREIGN_PENALTY * rec.foreign
             if self._qualifier[i][0]:   # "... đối với người nước ngoài" said, or not (the plain sibling first)
                 said = self._name_cover(self._qualifier[i][0], told)
                 score += QUALIFIER_BONUS * said - QUALIFIER_PENALTY * (1 - said) * self._qualifier[i][1]

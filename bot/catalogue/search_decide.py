@@ -74,6 +74,8 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
         if other.code not in {h.code for h in hits}:
             hits = (hits[0], Hit(other.code, other.name, hits[0].score)) + hits[1:2]
         return Decision("choose", hits, reason=f"an alias of the best is the name of {other.code}")
+    if index.records[idx[top.code]].foreign:   # its agency and address are another province's: ask
+        return Decision("choose", hits, reason="best is another province's record")
     missing = index._lacks(q, top.code)
     if missing:
         return Decision("choose", hits, reason=f"best lacks said {sorted(missing)}")

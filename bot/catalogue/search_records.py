@@ -27,6 +27,15 @@ class SearchRecord:
     level: Optional[str] = None
     local: bool = False
     hints: Tuple[str, ...] = ()   # everyday phrases (data/search_hints.yml): their words the name lacks count
+    foreign: bool = False   # published for another province (its agency names another province, not ours)
+
+
+def is_foreign(flags, level: Optional[str]) -> bool:
+    """Whether a national record is another province's own (the importer's flags: its agency names
+    another province and not ours); a central record that names a city (a ministry's address) is not."""
+    flags = set(flags or ())
+    return (level != "central" and "agency_names_other_province" in flags
+            and "agency_names_own_province" not in flags)
 
 
 @lru_cache(maxsize=4)
@@ -52,7 +61,7 @@ def records_from_files(national: Optional[Path], curated: Optional[Path]) -> Lis
         with opener(national, "rt", encoding="utf-8") as fh:
             for p in json.load(fh)["procedures"]:
                 out[p["code"]] = SearchRecord(p["code"], p["name"], (), p.get("field") or "", p.get("level"), False,
-                                              hints.get(p["code"], ()))
+                                              hints.get(p["code"], ()), is_foreign(p.get("flags"), p.get("level")))
     if curated:
         with open(curated, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -84,9 +93,9 @@ def records_from_session(session) -> List[SearchRecord]:
     from bot.db.models import Field, Procedure
 
     stmt = (select(Procedure.code, Procedure.name, Procedure.aliases, Procedure.level, Procedure.origin,
-                   Procedure.source, Field.name.label("field_name"))
+                   Procedure.source, Procedure.flags, Field.name.label("field_name"))
             .select_from(Procedure).outerjoin(Field, Procedure.field_id == Field.id))
     hints = load_hints()
     return [SearchRecord(r.code, r.name, tuple(r.aliases or ()), r.field_name or "", r.level, is_local_row(r),
-                         hints.get(r.code, ()))
+                         hints.get(r.code, ()), not is_local_row(r) and is_foreign(r.flags, r.level))
             for r in session.execute(stmt)]

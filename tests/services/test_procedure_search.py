@@ -4,7 +4,7 @@ citizen phrasings of tests/nlu/procedure_search.yml (issue 12).
 Hard guarantees: never "sure" with a wrong code (on every phrasing set), p95 well under budget,
 the issue's accuracy targets (top-1 >= 0.85, top-3 >= 0.95) on this development set; the
 regression floors below are just under what the index reaches today (``python -m
-benchmarks.search``: 0.903 / 0.985). On new phrasings it reaches less (README: fresh 6, unseen).
+benchmarks.search``: 0.906 / 0.979, counting what is shown: "not found" shows no procedure). On new phrasings it reaches less (README: fresh 6, unseen).
 """
 
 import time
@@ -16,7 +16,7 @@ import yaml
 from bot.catalogue.search import ProcedureIndex, records_from_files
 
 ROOT = Path(__file__).resolve().parents[2]
-FLOOR_TOP1, FLOOR_TOP3 = 0.89, 0.98
+FLOOR_TOP1, FLOOR_TOP3 = 0.89, 0.97
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def _rates(results):
     top1 = top3 = 0
     for case, decision, _ in results:
         ok = {case["code"], *case.get("acceptable", [])}
-        codes = [h.code for h in decision.hits]
+        codes = [h.code for h in decision.hits] if decision.kind != "none" else []   # as shown
         top1 += bool(codes) and codes[0] in ok
         top3 += any(c in ok for c in codes[:3])
     return top1 / len(results), top3 / len(results)

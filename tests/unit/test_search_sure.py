@@ -81,3 +81,21 @@ def test_the_shipped_vocabulary_maps_everyday_words():
     assert st.COLLOQUIAL["bang lai"] == "giay phep lai xe"
     assert st.COLLOQUIAL["bhyt"] == "bao hiem y te"
     assert st.ABBREVIATIONS["thpt"] == "trung hoc pho thong"
+
+
+def test_another_provinces_record_is_never_the_answer():
+    """A record whose agency is another province's (the importer's flags) would give that province's
+    agency and address: it scores a little less than an equal record and is offered, never answered."""
+    from bot.catalogue.search_records import is_foreign
+
+    assert is_foreign(["agency_names_other_province"], "province")
+    assert not is_foreign(["agency_names_other_province"], "central")   # a ministry's address in Hà Nội
+    assert not is_foreign(["agency_names_other_province", "agency_names_own_province"], "commune")
+    assert not is_foreign(None, "commune")
+    alone = ProcedureIndex.build([SearchRecord("B1", "Hỗ trợ chi phí hỏa táng", (), "Bảo trợ xã hội", "commune",
+                                               foreign=True)])
+    decision = alone.decide("hỗ trợ chi phí hỏa táng")
+    assert decision.kind == "choose" and decision.hits[0].code == "B1"
+    ours = ProcedureIndex.build([SearchRecord("B1", "Hỗ trợ chi phí hỏa táng", (), "Bảo trợ xã hội", "commune")])
+    assert ours.decide("hỗ trợ chi phí hỏa táng").kind == "sure"
+    assert alone.search("hỗ trợ chi phí hỏa táng")[0].score < ours.search("hỗ trợ chi phí hỏa táng")[0].score
