@@ -9,7 +9,9 @@ candidates are re-ranked by how much of the question they explain and how much o
 the named level ("ở tỉnh", "cấp xã") as a soft boost and the province's own (curated) procedures, then the shorter
 (more general) name, first on ties. A character n-gram TF-IDF cosine (:mod:`bot.catalogue.search_char`) is fused into
 the re-rank and adds candidates (typos, words run together). Records of the same name but the level note are one hit
-(:meth:`ProcedureIndex._collapse`); names that differ by diacritics ("thuê" / "thuế") are not the same name.
+(:meth:`ProcedureIndex._collapse`); names that differ by diacritics ("thuê" / "thuế") are not the same name. A record's
+search hints (everyday phrases, ``data/search_hints.yml``) are name variants, and their words the name lacks add to its
+BM25 score; another province's record scores a little less and is never the answer.
 
 A typo-corrected word counts less than a written one (a short word is corrected only by one dropped letter), the
 action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the names ("GTGT") are indexed
@@ -42,7 +44,7 @@ from bot.text.normalize import fold
 __all__ = ["Decision", "Hit", "ProcedureIndex", "SearchRecord", "is_local_row", "records_from_files",
            "records_from_session"]
 
-ALIAS_WEIGHT, FIELD_WEIGHT, HINT_WEIGHT = 1.0, 0.25, 0.5   # a hint counts only its words the name lacks
+ALIAS_WEIGHT, FIELD_WEIGHT, HINT_WEIGHT = 1.0, 0.25, 0.5   # BM25: a hint adds only the words the name lacks
 CANDIDATES = 100
 CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
 UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest word (an abbreviation 1 more)

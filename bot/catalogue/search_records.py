@@ -1,6 +1,6 @@
 """Plain records of the procedure search (:mod:`bot.catalogue.search`) and where they come from:
-the national catalogue file with the province's curated file, or the ``procedures`` table; with
-either, with the everyday phrases of ``data/search_hints.yml`` as each record's hints."""
+the national catalogue file with the province's curated file, or the ``procedures`` table; either
+way, each record carries its everyday phrases from ``data/search_hints.yml`` as search hints."""
 
 from __future__ import annotations
 
