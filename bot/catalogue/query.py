@@ -95,5 +95,10 @@ def aspect_words(text: str) -> Optional[str]:
     """The one aspect whose question words ``text`` uses ("... cần gì" -> documents), else None."""
     _, folded = _tokens(text or "")
     joined = f" {' '.join(folded)} "
-    found = {aspect for aspect, phrases in ASPECT_WORDS if any(f" {p} " in joined for p in phrases)}
+    found = set()
+    for aspect, phrases in ASPECT_WORDS:   # a phrase found is used up: "bao nhiêu ngày" is no fee
+        for phrase in phrases:
+            if f" {phrase} " in joined:
+                found.add(aspect)
+                joined = joined.replace(f" {phrase} ", " | ")
     return found.pop() if len(found) == 1 else None

@@ -32,6 +32,7 @@ def test_the_procedure_words_are_kept(text: str, expected: str) -> None:
     ("dk ket hon mat may ngay", "duration"), ("nop o dau", "place"), ("co nop online dc ko", "online"),
     ("dang ky khai tu cho bo", None), ("chung thuc giay to o xa duoc ko", None),
     ("can gi va het bao nhieu tien", None),  # two aspects: none is picked
+    ("dang ky khai sinh mat bao nhieu ngay", "duration"),  # "bao nhiêu ngày" is a duration, not a fee
 ])
 def test_aspect_words(text: str, aspect: str) -> None:
     assert aspect_words(text) == aspect
