@@ -37,6 +37,7 @@ from rapidfuzz import fuzz, process
 from bot.catalogue import search_text as st
 from bot.catalogue.search_bm25 import invert
 from bot.catalogue.search_char import CharIndex
+from bot.catalogue.search_cover import Key, best_share, cover_key, share
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
 from bot.text.normalize import fold
@@ -90,7 +91,7 @@ class _Query:
     implied: FrozenSet[str] = frozenset()     # distinctive phrases the actions said stand for ("mất": cấp lại)
     covered: FrozenSet[str] = frozenset()     # phrases a name may carry unsaid (st.COVERS: a foreigner for abroad)
     units: Sequence[Tuple[List[str], List[str]]] = ()   # (everyday phrase, official words) found
-    accented: Dict[str, str] = field(default_factory=dict)   # folded -> as written with diacritics
+    accented: Dict[str, FrozenSet[str]] = field(default_factory=dict)   # folded -> the forms written (thông, thống)
 
 
 class ProcedureIndex:
@@ -107,6 +108,7 @@ class ProcedureIndex:
         self._vocabulary: List[str] = []
         self._vocab_set: FrozenSet[str] = frozenset()
         self._name_words: List[List[List[str]]] = []   # per record, per variant (name, aliases)
+        self._cover: List[Tuple[List[Key], List[Key]]] = []   # per record: its variants' weighted terms, as is / plain
         self._all_words: List[FrozenSet[str]] = []
         self._accented: List[FrozenSet[str]] = []       # per record: its words written with diacritics
         self._folded_accented: List[FrozenSet[str]] = []   # and those words folded
@@ -166,6 +168,8 @@ class ProcedureIndex:
         n = max(len(self.records), 1)
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._max_idf = math.log(1 + (n - 0.5) / 1.5)
+        self._cover = [([cover_key(v, self._idf_of) for v in vs], [cover_key(v, self._idf_of, True) for v in vs])
+                       for vs in map(lambda ws: list(map(list, dict.fromkeys(map(tuple, ws)))), self._name_words)]
         self._vocabulary = sorted({w for ws in self._all_words for w in ws})
         self._vocab_set = frozenset(self._vocabulary)
         self._postings = invert([(t, w) for _, t, w in docs], self._idf)
@@ -226,7 +230,7 @@ class ProcedureIndex:
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
                       implied=st.implied(words), covered=st.covered(said_distinctive, expanded),
-                      accented={fold(w): w for w in st.accented_words(text)})
+                      accented=st.by_fold(st.accented_words(text)))
 
     def _idf_of(self, word: str) -> float:
         return self._idf.get(word, self._max_idf)
@@ -297,8 +301,8 @@ class ProcedureIndex:
                 covered += weight * max(sum(self._idf_of(t) for t in a if t in rec_terms) / total
                                         for a, total in alts)
             q_rank, q_cov = covered / q_weight, (covered - chatted) / d_weight
-            n_rank = max(self._name_cover(v, said_terms) for v in self._name_words[i])
-            n_cov = max(self._name_cover(v, said_terms, plain=True) for v in self._name_words[i])
+            as_is, plain = self._cover[i]
+            n_rank, n_cov = best_share(as_is, said_terms), best_share(plain, said_terms)
             char = W_CHAR * float(char_scores[i]) / best_char
             score = W_QUERY * q_rank + W_NAME * n_rank + W_BM25 * float(scores[i]) / best_bm25 + char
             rec_level = self._name_level[i] or rec.level
@@ -315,7 +319,7 @@ class ProcedureIndex:
                 score += LOCAL_BONUS
             score -= FOREIGN_PENALTY * rec.foreign
             if self._qualifier[i][0]:   # "... đối với người nước ngoài" said, or not (the plain sibling first)
-                said = self._name_cover(self._qualifier[i][0], told)
+                said = share(cover_key(self._qualifier[i][0], self._idf_of), told)
                 score += QUALIFIER_BONUS * said - QUALIFIER_PENALTY * (1 - said) * self._qualifier[i][1]
             if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
                 score -= ACCENT_PENALTY * self._accent_mismatches(q, i)
@@ -325,8 +329,8 @@ class ProcedureIndex:
 
     def _accent_mismatches(self, q: _Query, i: int) -> int:
         """How many words the citizen wrote with diacritics record ``i`` has only in another accented form."""
-        return sum(1 for f, w in q.accented.items() if f in self._folded_accented[i]
-                   and w not in self._accented[i] and f not in st.QUERY_STOPWORDS)
+        return sum(1 for f, forms in q.accented.items() if f in self._folded_accented[i]
+                   and not forms & self._accented[i] and f not in st.QUERY_STOPWORDS)
 
     def _level(self, i: int) -> Optional[str]:
         return self._name_level[i] or self.records[i].level
@@ -361,18 +365,6 @@ class ProcedureIndex:
         return min(self._members[group], key=lambda m: (
             level is not None and self._level(m) != level, not self.records[m].local, self._level(m) == "central",
             m != first, self.records[m].code))
-
-    def _name_cover(self, variant: Sequence[str], said_terms: set, plain: bool = False) -> float:
-        """IDF-weighted share of a name's core terms that the question says; with ``plain``, without
-        the generic action the name starts with ("Đăng ký khai sinh" is all said by "khai sinh")."""
-        for action in st.GENERIC_ACTIONS if plain else ():
-            n = len(action.split())
-            if len(variant) > n + 1 and " ".join(variant[:n]) == action:
-                variant = variant[n:]
-                break
-        content = list(dict.fromkeys(st.terms(variant, st.QUERY_STOPWORDS))) or list(variant)
-        total = sum(self._idf_of(t) for t in content) or 1.0
-        return sum(self._idf_of(t) for t in content if t in said_terms) / total
 
     # ------------------------------------------------------------------ decision
     def _lacks(self, q: _Query, code: str) -> Set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
@@ -29,9 +29,10 @@ QUERY_STOPWORDS: FrozenSet[str] = frozenset("""
     """.split()) - frozenset({"nam", "trong", "ngoai"})  # "lao động nam", "trong nước", "nước ngoài"
 
 # Chat phrases that name no procedure and must not pair with the words around them: "làm thủ tục hưởng
-# lương hưu" is no "tiếp tục hưởng", the "làm" of "làm sao" is no "cấp" (folded, longest first).
-_CHAT_PHRASES = re.compile(r"(?:^| )(?:thu tuc hanh chinh|thu tuc|lam sao|lam nhu the nao|lam the nao|lam gi|lam j)"
-                           r"(?= |$)")
+# lương hưu" is no "tiếp tục hưởng", the "làm" of "làm sao" is no "cấp" (folded, longest first); a greeting
+# ("xin chào", "chào ad") is no "chào bán" nor "chào đời".
+_CHAT_PHRASES = re.compile(r"(?:^| )(?:thu tuc hanh chinh|thu tuc|lam sao|lam nhu the nao|lam the nao|lam gi|lam j"
+                           r"|xin chao|chao (?:ban|ad|admin|anh|chi|em|bac|co|chu|ca nha|moi nguoi))(?= |$)")
 
 
 def cut_chat(words: Sequence[str]) -> List[str]:
@@ -172,6 +173,14 @@ def accented_words(text: Optional[str]) -> FrozenSet[str]:
     (standard tone placement): what folding cannot tell apart ("thue" is thuê or thuế)."""
     words = _WORD_RE.findall(clean(text or "").lower())
     return frozenset(w for w in words if fold(w) != w)
+
+
+def by_fold(words: Iterable[str]) -> Dict[str, FrozenSet[str]]:
+    """Words grouped by their folded form: "thông tin ... hệ thống" says both "thông" and "thống"."""
+    out: Dict[str, Set[str]] = {}
+    for w in words:
+        out.setdefault(fold(w), set()).add(w)
+    return {f: frozenset(ws) for f, ws in out.items()}
 
 
 def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
