@@ -51,4 +51,4 @@ def test_the_shipped_hints_name_catalogue_codes():
     records = {r.code for r in sr.records_from_files(
         Path(sr.HINTS_FILE).parents[0] / "national" / "procedures.json.gz", None)}
     assert len(hints) > 1000 and set(hints) <= records
-    assert all(1 <= len(p) <= 5 for p in hints.values())
+    assert all(1 <= len(p) <= 6 for p in hints.values())
