@@ -46,6 +46,7 @@ __all__ = ["Decision", "Hit", "ProcedureIndex", "SearchRecord", "is_local_row", 
            "records_from_session"]
 
 ALIAS_WEIGHT, FIELD_WEIGHT, HINT_WEIGHT = 1.0, 0.25, 0.5   # BM25: a hint adds only the words the name lacks
+HINT_NAME_MIN = 0.25   # a hint counts as the name said from this share on (a word in passing is no name)
 CANDIDATES = 100
 CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
 UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest word (an abbreviation 1 more)
@@ -109,6 +110,7 @@ class ProcedureIndex:
         self._vocab_set: FrozenSet[str] = frozenset()
         self._name_words: List[List[List[str]]] = []   # per record, per variant (name, aliases)
         self._cover: List[Tuple[List[Key], List[Key]]] = []   # per record: its variants' weighted terms, as is / plain
+        self._official: List[int] = []   # per record: how many of those variants are official (not hints)
         self._all_words: List[FrozenSet[str]] = []
         self._accented: List[FrozenSet[str]] = []       # per record: its words written with diacritics
         self._folded_accented: List[FrozenSet[str]] = []   # and those words folded
@@ -144,7 +146,7 @@ class ProcedureIndex:
             variants += [e for e in map(st.expand_abbreviations, variants) if e]   # "GTGT" -> giá trị gia tăng
             field_words = st.record_words(rec.field)
             core = st.head(rec.name)
-            hint_words = [st.record_words(h) for h in rec.hints]
+            hint_words = [st.hint_words(h) for h in rec.hints]
             self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
                                     + st.alternatives(rec.name) + variants[1:] + hint_words)
             words = {w for v in variants + hint_words for w in v} | set(field_words)
@@ -168,8 +170,12 @@ class ProcedureIndex:
         n = max(len(self.records), 1)
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._max_idf = math.log(1 + (n - 0.5) / 1.5)
-        self._cover = [([cover_key(v, self._idf_of) for v in vs], [cover_key(v, self._idf_of, True) for v in vs])
-                       for vs in map(lambda ws: list(map(list, dict.fromkeys(map(tuple, ws)))), self._name_words)]
+        for rec, words in zip(self.records, self._name_words):
+            official = list(dict.fromkeys(map(tuple, words[:len(words) - len(rec.hints)])))
+            variants = list(map(list, dict.fromkeys(official + [tuple(w) for w in words[len(official):]])))
+            self._official.append(len(official))
+            self._cover.append(([cover_key(v, self._idf_of) for v in variants],
+                                [cover_key(v, self._idf_of, True) for v in variants]))
         self._vocabulary = sorted({w for ws in self._all_words for w in ws})
         self._vocab_set = frozenset(self._vocabulary)
         self._postings = invert([(t, w) for _, t, w in docs], self._idf)
@@ -302,7 +308,10 @@ class ProcedureIndex:
                                         for a, total in alts)
             q_rank, q_cov = covered / q_weight, (covered - chatted) / d_weight
             as_is, plain = self._cover[i]
-            n_rank, n_cov = best_share(as_is, said_terms), best_share(plain, said_terms)
+            n_rank = best_share(as_is, said_terms)
+            n_name = best_share(plain[:self._official[i]], said_terms)   # the name and aliases alone
+            n_hint = best_share(plain[self._official[i]:] or [((), 1.0)], said_terms)   # a hint: a longer phrase
+            n_cov = max(n_name, n_hint if n_hint >= HINT_NAME_MIN else 0.0)
             char = W_CHAR * float(char_scores[i]) / best_char
             score = W_QUERY * q_rank + W_NAME * n_rank + W_BM25 * float(scores[i]) / best_bm25 + char
             rec_level = self._name_level[i] or rec.level
@@ -323,7 +332,7 @@ class ProcedureIndex:
                 score += QUALIFIER_BONUS * said - QUALIFIER_PENALTY * (1 - said) * self._qualifier[i][1]
             if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
                 score -= ACCENT_PENALTY * self._accent_mismatches(q, i)
-            out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char)))
+            out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char, n_name)))
         out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, len(h[0].name), h[0].name))
         return q, self._collapse(out, q.level)
 
@@ -339,11 +348,12 @@ class ProcedureIndex:
         """One hit per group of same-named records (a procedure published at several levels or by
         several provinces): the group's best score, answered by the member for a citizen of this
         province (the level named, else the province's own record, else the best-ranked one, central
-        last). The coverage tuple gets a third item: whether several members remain equally right
+        last). The coverage tuple gets a fourth item: whether several members remain equally right
         (same level, none the province's own), which keeps the decision from being ``sure``.
-        Entries are ``(hit, (share of question, share of name, character part, ambiguous))``."""
+        Entries are ``(hit, (share of question, share of name, character part, ambiguous, share of the
+        name without the hints))``."""
         seen, out = set(), []
-        for hit, (q_cov, n_cov, char) in ranked:
+        for hit, (q_cov, n_cov, char, n_name) in ranked:
             i = self._idx[hit.code]
             g = self._group[i]
             if g in seen:
@@ -356,7 +366,7 @@ class ProcedureIndex:
                 rec = self.records[best]
                 hit = Hit(rec.code, rec.name, hit.score)
                 ambiguous = not rec.local and sum(self._level(m) == self._level(best) for m in members) > 1
-            out.append((hit, (q_cov, n_cov, char, ambiguous)))
+            out.append((hit, (q_cov, n_cov, char, ambiguous, n_name)))
         return out
 
     def representative(self, group: int, level: Optional[str], first: int = -1) -> int:

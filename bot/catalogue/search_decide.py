@@ -60,7 +60,7 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     if not ranked:
         return Decision("none", reason="no match")
     hits = tuple(h for h, _ in ranked[:3])
-    top, (q_cov, n_cov, char, ambiguous) = ranked[0]
+    top, (q_cov, n_cov, char, ambiguous, n_name) = ranked[0]
     if top.score - char < NONE_BELOW:   # found-or-not is for the words to say, not the letters
         return Decision("none", hits, reason=f"best word score {top.score - char:.2f} < {NONE_BELOW}")
     if q_cov < EXPLAIN_MIN:
@@ -117,8 +117,9 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     # a partial name is enough when the best explains the whole question and stands clear of the rest
     rivals = [h for h, _ in ranked[1:] if not unsaid(index, q, h.code)]
     clear = not rivals or rivals[0].score <= top.score - CLEAR_MARGIN
-    if q_cov < SURE_QUERY or n_cov < (SURE_NAME_CLEAR if clear and q_cov >= CLEAR_QUERY else SURE_NAME):
-        return Decision("choose", hits, reason=f"coverage {q_cov:.2f}/{n_cov:.2f}")
+    # a sure answer needs the official name (or a curated alias) said: a search hint alone is asked about
+    if q_cov < SURE_QUERY or n_name < (SURE_NAME_CLEAR if clear and q_cov >= CLEAR_QUERY else SURE_NAME):
+        return Decision("choose", hits, reason=f"coverage {q_cov:.2f}/{n_name:.2f}")
     if top.score < SURE_FROM:
         return Decision("choose", hits, reason=f"best score {top.score:.2f} < {SURE_FROM}")
     # a rival that is a special case the citizen did not ask for ("Đăng ký lại ...") is no rival of

@@ -94,19 +94,19 @@ def test_saving_the_same_record_changes_nothing(catalogue_url):
 def test_a_new_alias_rewrites_the_lookups_flags_retraining_and_reaches_the_search(catalogue_url):
     out = Path(get_settings().catalogue_lookups_file)
     with session_scope(catalogue_url) as session:
-        assert not CatalogueService(session).find("mừng bé chào đời")
+        assert not CatalogueService(session).find("mừng thiên thần nhỏ ra đời")
         editor.refresh_lookups(session)  # from the database: the same synonyms as gen-lookups writes
         assert out.read_text(encoding="utf-8").split("\n", 1)[1] == LOOKUPS.read_text(encoding="utf-8").split("\n", 1)[1]
         record, _ = editor.load_record(session, BIRTH)
-        record["aliases"].append("mừng bé chào đời")
+        record["aliases"].append("mừng thiên thần nhỏ ra đời")
         change = editor.save_record(session, BIRTH, record, "editor1", "Cán bộ tư pháp xã", TODAY)
         assert change.fields[:1] == ["aliases"]
     with session_scope(catalogue_url) as session:
-        assert "      - mừng bé chào đời" in out.read_text(encoding="utf-8")
+        assert "      - mừng thiên thần nhỏ ra đời" in out.read_text(encoding="utf-8")
         flag = retrain_flag(session)
         assert flag is not None and flag.needed and flag.changed_by == "editor1" and BIRTH in flag.reason
-        assert CatalogueService(session).find("mừng bé chào đời")[0].code == BIRTH  # index rebuilt
-        assert CatalogueService(session).resolve("mừng bé chào đời")[0] == BIRTH
+        assert CatalogueService(session).find("mừng thiên thần nhỏ ra đời")[0].code == BIRTH  # index rebuilt
+        assert CatalogueService(session).resolve("mừng thiên thần nhỏ ra đời")[0] == BIRTH
         clear_retrain(session, "trainer1")
     with session_scope(catalogue_url) as session:
         assert not retrain_needed(session)

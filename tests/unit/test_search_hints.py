@@ -51,4 +51,26 @@ def test_the_shipped_hints_name_catalogue_codes():
     records = {r.code for r in sr.records_from_files(
         Path(sr.HINTS_FILE).parents[0] / "national" / "procedures.json.gz", None)}
     assert len(hints) > 1000 and set(hints) <= records
-    assert all(1 <= len(p) <= 6 for p in hints.values())
+    assert all(1 <= len(p) <= 8 for p in hints.values())
+
+
+def test_a_hint_s_place_names_are_no_words_of_the_procedure():
+    """"cam Văn Chấn", "cửa khẩu Lào Cai": a place colours a hint but would match any question naming it;
+    a country or its language says which procedure, and an abbreviation stays."""
+    from bot.catalogue import search_text as st
+
+    assert st.hint_words("cửa khẩu Lào Cai sang Hà Khẩu") == ["cua", "khau", "sang"]
+    assert st.hint_words("dịch giấy tờ sang tiếng Trung") == ["dich", "giay", "to", "sang", "tieng", "trung"]
+    assert st.hint_words("đi Hàn Quốc làm việc") == ["di", "han", "quoc", "lam", "viec"]
+    assert st.hint_words("làm lại thẻ BHYT bị mất") == ["lam", "lai", "the", "bhyt", "bi", "mat"]
+    index = ProcedureIndex.build([SearchRecord("O", "Công nhận sản phẩm OCOP", (), "Nông nghiệp", "province",
+                                               False, ("chấm sao cho cam Văn Chấn",))])
+    assert index.decide("du lich van chan").kind == "none"
+
+
+def test_a_hint_alone_never_makes_a_sure_answer(index):
+    """A hint is someone's guess at the citizen's words: said in full it ranks its record first, but the
+    citizen is asked (buttons); the official name said is what makes an answer sure."""
+    decision = index.decide("xe tải nằm gara lâu không chạy")
+    assert decision.hits[0].code == "V1" and decision.kind == "choose"
+    assert index.decide("xác định xe tạm dừng tham gia giao thông liên tục từ 30 ngày").kind == "sure"
