@@ -3,8 +3,9 @@
 From the ranked hits of a question: ``sure`` (answer one procedure), ``choose`` (offer the top 3)
 or ``none`` ("not in the catalogue").
 
-* ``none`` when the best record does not explain enough of the question: the words must say it, not
-  the letters, and a word the catalogue only knows after a typo correction counts half.
+* ``none`` when the best record scores too little on the words (not the letters; a word the catalogue
+  only knows after a typo correction counts half), or when none of the three that would be offered
+  explains enough of the question.
 * never ``sure`` when the citizen said a distinctive word the best record lacks ("quốc tế"), when the
   best record carries a distinctive word the citizen did not say beyond the ordinary case ("cấp lại"
   for "giấy phép lái xe"), when a close rival has the same core name, when several records of that
@@ -27,8 +28,8 @@ from bot.catalogue import search_text as st
 if TYPE_CHECKING:  # pragma: no cover
     from bot.catalogue.search import Decision, ProcedureIndex
 
-# A best record explaining less than EXPLAIN_MIN of the question (or scoring less than NONE_BELOW on
-# the words) is no answer; SURE_* are the floors of a sure answer.
+# Three records that explain less than EXPLAIN_MIN of the question (or a best scoring less than NONE_BELOW
+# on the words) are no answer; SURE_* are the floors of a sure answer.
 NONE_BELOW, EXPLAIN_MIN, NAME_MIN = 0.45, 0.3, 0.1
 SURE_FROM, SURE_MARGIN, CONFLICT_WINDOW = 0.70, 0.10, 0.15
 SURE_QUERY, SURE_NAME, SIGNIFICANT_IDF = 0.8, 0.8, 2.5
@@ -63,8 +64,9 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     top, (q_cov, n_cov, char, ambiguous, n_name) = ranked[0]
     if top.score - char < NONE_BELOW:   # found-or-not is for the words to say, not the letters
         return Decision("none", hits, reason=f"best word score {top.score - char:.2f} < {NONE_BELOW}")
-    if q_cov < EXPLAIN_MIN:
-        return Decision("none", hits, reason=f"best explains {q_cov:.2f} of the question < {EXPLAIN_MIN}")
+    shown = max(c[0] for _, c in ranked[:3])   # the buttons: one of them may explain what the best does not
+    if shown < EXPLAIN_MIN:
+        return Decision("none", hits, reason=f"the best three explain {shown:.2f} of the question < {EXPLAIN_MIN}")
     if n_cov < NAME_MIN and q_cov < SURE_QUERY:  # a word or two in passing, and the rest unexplained
         return Decision("none", hits, reason=f"question says {n_cov:.2f} of the best name, explains {q_cov:.2f}")
     idx = index._idx

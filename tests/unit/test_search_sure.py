@@ -99,3 +99,24 @@ def test_another_provinces_record_is_never_the_answer():
     ours = ProcedureIndex.build([SearchRecord("B1", "Hỗ trợ chi phí hỏa táng", (), "Bảo trợ xã hội", "commune")])
     assert ours.decide("hỗ trợ chi phí hỏa táng").kind == "sure"
     assert alone.search("hỗ trợ chi phí hỏa táng")[0].score < ours.search("hỗ trợ chi phí hỏa táng")[0].score
+
+
+def test_not_found_only_when_none_of_the_buttons_explains_the_question():
+    """"Not found" hides the buttons: it is right only when none of the three explains enough of the
+    question, not when the best-scored one alone does not (a long situation, the right record third)."""
+    from bot.catalogue.search import Hit
+    from bot.catalogue.search_decide import EXPLAIN_MIN, decide
+
+    index = ProcedureIndex.build([SearchRecord(c, n, (), "Cư trú", "commune") for c, n in
+                                  [("A", "Khóa tài khoản định danh điện tử"), ("B", "Cấp tài khoản định danh"),
+                                   ("C", "Mở khóa tài khoản")]])
+    q = index._query("mất điện thoại muốn khóa tài khoản định danh", None)
+
+    def ranked(third: float):
+        return [(Hit("B", "Cấp tài khoản định danh", 0.9), (EXPLAIN_MIN - 0.1, 0.6, 0.0, False, 0.6)),
+                (Hit("C", "Mở khóa tài khoản", 0.8), (EXPLAIN_MIN - 0.1, 0.6, 0.0, False, 0.6)),
+                (Hit("A", "Khóa tài khoản định danh điện tử", 0.7), (third, 0.6, 0.0, False, 0.6))]
+
+    assert decide(index, q, ranked(EXPLAIN_MIN - 0.1)).kind == "none"
+    shown = decide(index, q, ranked(EXPLAIN_MIN + 0.2))
+    assert shown.kind == "choose" and [h.code for h in shown.hits] == ["B", "C", "A"]
