@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Three records that explain less than EXPLAIN_MIN of the question (or a best scoring less than NONE_BELOW
 # on the words) are no answer; SURE_* are the floors of a sure answer.
-NONE_BELOW, EXPLAIN_MIN, NAME_MIN = 0.45, 0.3, 0.1
+NONE_BELOW, EXPLAIN_MIN, NAME_MIN = 0.45, 0.25, 0.1
 SURE_FROM, SURE_MARGIN, CONFLICT_WINDOW = 0.70, 0.10, 0.15
 SURE_QUERY, SURE_NAME, SIGNIFICANT_IDF = 0.8, 0.8, 2.5
 CLEAR_MARGIN, CLEAR_QUERY, SURE_NAME_CLEAR = 0.2, 0.95, 0.5
