@@ -62,7 +62,7 @@ def test_never_sure_with_a_wrong_code(results):
 
 
 @pytest.mark.parametrize("name", ["extra", "blind", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-                                  "fresh8", "fresh9"])
+                                  "fresh8", "fresh9", "fresh10"])
 def test_never_sure_with_a_wrong_code_on_the_other_sets(index, name):
     """tests/nlu/procedure_search_<name>.yml: a wrong first hit must be a question, never an answer."""
     path = ROOT / f"tests/nlu/procedure_search_{name}.yml"
