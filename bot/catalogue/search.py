@@ -39,6 +39,7 @@ from bot.catalogue.search_bm25 import invert
 from bot.catalogue.search_char import CharIndex
 from bot.catalogue.search_cover import Key, best_share, cover_key, share
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
+from bot.catalogue.search_hint_words import hint_words as words_of_hint
 from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
 from bot.text.normalize import fold
 
@@ -146,7 +147,7 @@ class ProcedureIndex:
             variants += [e for e in map(st.expand_abbreviations, variants) if e]   # "GTGT" -> giá trị gia tăng
             field_words = st.record_words(rec.field)
             core = st.head(rec.name)
-            hint_words = [st.hint_words(h) for h in rec.hints]
+            hint_words = [words_of_hint(h) for h in rec.hints]
             self._name_words.append([st.expand_abbreviations(core) or core] + st.parentheticals(rec.name)
                                     + st.alternatives(rec.name) + variants[1:] + hint_words)
             words = {w for v in variants + hint_words for w in v} | set(field_words)

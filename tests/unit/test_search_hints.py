@@ -57,12 +57,12 @@ def test_the_shipped_hints_name_catalogue_codes():
 def test_a_hint_s_place_names_are_no_words_of_the_procedure():
     """"cam Văn Chấn", "cửa khẩu Lào Cai": a place colours a hint but would match any question naming it;
     a country or its language says which procedure, and an abbreviation stays."""
-    from bot.catalogue import search_text as st
+    from bot.catalogue.search_hint_words import hint_words
 
-    assert st.hint_words("cửa khẩu Lào Cai sang Hà Khẩu") == ["cua", "khau", "sang"]
-    assert st.hint_words("dịch giấy tờ sang tiếng Trung") == ["dich", "giay", "to", "sang", "tieng", "trung"]
-    assert st.hint_words("đi Hàn Quốc làm việc") == ["di", "han", "quoc", "lam", "viec"]
-    assert st.hint_words("làm lại thẻ BHYT bị mất") == ["lam", "lai", "the", "bhyt", "bi", "mat"]
+    assert hint_words("cửa khẩu Lào Cai sang Hà Khẩu") == ["cua", "khau", "sang"]
+    assert hint_words("dịch giấy tờ sang tiếng Trung") == ["dich", "giay", "to", "sang", "tieng", "trung"]
+    assert hint_words("đi Hàn Quốc làm việc") == ["di", "han", "quoc", "lam", "viec"]
+    assert hint_words("làm lại thẻ BHYT bị mất") == ["lam", "lai", "the", "bhyt", "bi", "mat"]
     index = ProcedureIndex.build([SearchRecord("O", "Công nhận sản phẩm OCOP", (), "Nông nghiệp", "province",
                                                False, ("chấm sao cho cam Văn Chấn",))])
     assert index.decide("du lich van chan").kind == "none"
