@@ -172,8 +172,9 @@ class ProcedureIndex:
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._max_idf = math.log(1 + (n - 0.5) / 1.5)
         for rec, words in zip(self.records, self._name_words):
-            official = list(dict.fromkeys(map(tuple, words[:len(words) - len(rec.hints)])))
-            variants = list(map(list, dict.fromkeys(official + [tuple(w) for w in words[len(official):]])))
+            first_hint = len(words) - len(rec.hints)   # the hints' variants come last
+            official = list(dict.fromkeys(map(tuple, words[:first_hint])))
+            variants = list(map(list, dict.fromkeys(official + [tuple(w) for w in words[first_hint:]])))
             self._official.append(len(official))
             self._cover.append(([cover_key(v, self._idf_of) for v in variants],
                                 [cover_key(v, self._idf_of, True) for v in variants]))
