@@ -110,7 +110,7 @@ class ProcedureIndex:
         self._vocabulary: List[str] = []
         self._vocab_set: FrozenSet[str] = frozenset()
         self._name_words: List[List[List[str]]] = []   # per record, per variant (name, aliases)
-        self._cover: List[Tuple[List[Key], List[Key]]] = []   # per record: its variants' weighted terms, as is / plain
+        self._cover: List[Tuple[List[Key], List[Key], Optional[Key]]] = []   # variants as is / plain; qualifier
         self._official: List[int] = []   # per record: how many of those variants are official (not hints)
         self._all_words: List[FrozenSet[str]] = []
         self._accented: List[FrozenSet[str]] = []       # per record: its words written with diacritics
@@ -171,13 +171,6 @@ class ProcedureIndex:
         n = max(len(self.records), 1)
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._max_idf = math.log(1 + (n - 0.5) / 1.5)
-        for rec, words in zip(self.records, self._name_words):
-            first_hint = len(words) - len(rec.hints)   # the hints' variants come last
-            official = list(dict.fromkeys(map(tuple, words[:first_hint])))
-            variants = list(map(list, dict.fromkeys(official + [tuple(w) for w in words[first_hint:]])))
-            self._official.append(len(official))
-            self._cover.append(([cover_key(v, self._idf_of) for v in variants],
-                                [cover_key(v, self._idf_of, True) for v in variants]))
         self._vocabulary = sorted({w for ws in self._all_words for w in ws})
         self._vocab_set = frozenset(self._vocabulary)
         self._postings = invert([(t, w) for _, t, w in docs], self._idf)
@@ -186,6 +179,14 @@ class ProcedureIndex:
         self._hint_postings = invert([(t, HINT_WEIGHT) for t in hints], self._idf)
         self._group, self._members, self._contested = build_groups(self.records)
         self._qualifier = sibling_qualifiers(self.records, self._group)
+        for rec, words, (qualifier, _) in zip(self.records, self._name_words, self._qualifier):
+            first_hint = len(words) - len(rec.hints)   # the hints' variants come last
+            official = list(dict.fromkeys(map(tuple, words[:first_hint])))
+            variants = list(map(list, dict.fromkeys(official + [tuple(w) for w in words[first_hint:]])))
+            self._official.append(len(official))
+            self._cover.append(([cover_key(v, self._idf_of) for v in variants],
+                                [cover_key(v, self._idf_of, True) for v in variants],
+                                cover_key(qualifier, self._idf_of) if qualifier else None))
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         return self
@@ -309,10 +310,10 @@ class ProcedureIndex:
                 covered += weight * max(sum(self._idf_of(t) for t in a if t in rec_terms) / total
                                         for a, total in alts)
             q_rank, q_cov = covered / q_weight, (covered - chatted) / d_weight
-            as_is, plain = self._cover[i]
+            as_is, plain, qualifier = self._cover[i]
             n_rank = best_share(as_is, said_terms)
             n_name = best_share(plain[:self._official[i]], said_terms)   # the name and aliases alone
-            n_hint = best_share(plain[self._official[i]:] or [((), 1.0)], said_terms)   # a hint: a longer phrase
+            n_hint = best_share(plain[self._official[i]:], said_terms)   # a hint: a longer phrase
             n_cov = max(n_name, n_hint if n_hint >= HINT_NAME_MIN else 0.0)
             char = W_CHAR * float(char_scores[i]) / best_char
             score = W_QUERY * q_rank + W_NAME * n_rank + W_BM25 * float(scores[i]) / best_bm25 + char
@@ -326,11 +327,9 @@ class ProcedureIndex:
             # the action said or implied ("đính chính", "mất": "Cấp lại ...") is the one the name carries out
             if (q.implied | (q.distinctive & st.ACTIONS)) & self._core_distinctive[i]:
                 score += ACTION_BONUS
-            if rec.local:
-                score += LOCAL_BONUS
-            score -= FOREIGN_PENALTY * rec.foreign
-            if self._qualifier[i][0]:   # "... đối với người nước ngoài" said, or not (the plain sibling first)
-                said = share(cover_key(self._qualifier[i][0], self._idf_of), told)
+            score += LOCAL_BONUS * rec.local - FOREIGN_PENALTY * rec.foreign   # the province's own / another's
+            if qualifier:   # "... đối với người nước ngoài" said, or not (the plain sibling first)
+                said = share(qualifier, told)
                 score += QUALIFIER_BONUS * said - QUALIFIER_PENALTY * (1 - said) * self._qualifier[i][1]
             if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
                 score -= ACCENT_PENALTY * self._accent_mismatches(q, i)

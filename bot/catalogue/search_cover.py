@@ -33,5 +33,5 @@ def share(key: Key, said: set) -> float:
 
 
 def best_share(keys: Sequence[Key], said: set) -> float:
-    """The largest share over a record's variants."""
-    return max(share(k, said) for k in keys)
+    """The largest share over a record's variants (0 without any)."""
+    return max((share(k, said) for k in keys), default=0.0)
