@@ -14,14 +14,15 @@ from typing import List, Optional, Tuple
 from bot.text.normalize import clean, expand_teen_code, fold
 
 _WORD_RE = re.compile(r"\w+")
-# Folded phrases that frame a question (the longest match is stripped first).
+# Folded phrases that frame a question (the longest match is stripped first). No negation: "ko muốn làm
+# người giám sát ... nữa" asks to stop it, not to start it.
 LEAD = frozenset({
     "cho hoi", "xin hoi", "hoi", "ad oi", "ad", "admin", "a", "anh oi", "chi oi", "em oi", "ban oi", "oi", "cho",
     "toi", "em", "minh", "tui", "anh", "chi", "muon", "can", "dinh", "sap", "phai", "di", "den", "con", "the con",
     "thu tuc", "thu tuc hanh chinh", "tthc", "quy trinh", "lam", "xin", "nop", "ho so", "giay to",
     "huong dan", "ve", "viec", "de", "lam sao de", "lam the nao de", "muon lam", "cach", "cach lam", "bi",
     "le phi", "phi", "thoi gian", "thoi han", "bao lau", "o dau", "noi nop", "nop o dau", "online",
-    "truc tuyen", "co", "duoc", "khong", "ko", "o", "tai", "cac", "nhung", "danh sach", "liet ke", "xem",
+    "truc tuyen", "co", "duoc", "o", "tai", "cac", "nhung", "danh sach", "liet ke", "xem",
     "can cu", "can cu phap ly", "phap ly", "theo", "quy dinh", "van ban", "tat ca", "day du", "toan bo",
     "bao gio", "khi nao", "may ngay", "bao nhieu ngay", "mat bao lau", "mat may ngay", "bao lau thi",
     "bao gio thi", "khi nao thi", "may ngay thi", "mat bao lau thi", "bao nhieu ngay thi",
