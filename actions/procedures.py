@@ -143,7 +143,11 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
                 matches = _offered(service, tracker)
             if code is None and matches:
                 offered = matches[:3]
-                dispatcher.utter_message(response="utter_procedure_choose", buttons=[
+                # not found for sure: say so (with the hotline) before offering the nearest ones
+                extra = {"portal_url": portal_search_url(query or ""), "hotline": hotline()} \
+                    if offered[0].tentative else {}
+                dispatcher.utter_message(response="utter_procedure_maybe" if extra else "utter_procedure_choose",
+                                         **extra, buttons=[
                     {"title": m.name, "payload": f'/inform{{"procedure":"{m.code}"}}'} for m in offered
                 ])
                 # the choice replaces the procedure in context: a bare follow-up must not answer the old one

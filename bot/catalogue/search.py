@@ -19,9 +19,9 @@ under the words they stand for. A word the citizen wrote with diacritics that a 
 ("thuê" against "thuế", "lái" against "lại") costs that name a little. A sibling's trailing qualifier ("... đối với
 ...") earns a little when said and costs a little when not.
 
-:meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons)
-or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`, the plain
-records and their loading :mod:`bot.catalogue.search_records`.
+:meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons), ``maybe`` (not
+found for sure, top 3 offered) or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`,
+the plain records and their loading :mod:`bot.catalogue.search_records`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do with a question: ``sure`` (answer ``code``), ``choose`` (offer ``hits``) or ``none``."""
+    """What to do with a question: ``sure`` (answer ``code``), ``choose`` or ``maybe`` (offer ``hits``), ``none``."""
 
     kind: str
     hits: Tuple[Hit, ...] = ()

@@ -1,11 +1,15 @@
 """The decision rule of the procedure search (:meth:`bot.catalogue.search.ProcedureIndex.decide`).
 
-From the ranked hits of a question: ``sure`` (answer one procedure), ``choose`` (offer the top 3)
-or ``none`` ("not in the catalogue").
+From the ranked hits of a question: ``sure`` (answer one procedure), ``choose`` (offer the top 3),
+``maybe`` (say it was not found for sure, and offer the top 3 all the same) or ``none`` ("not in the
+catalogue").
 
 * ``none`` when the best record scores too little on the words (not the letters; a word the catalogue
   only knows after a typo correction counts half), or when none of the three that would be offered
   explains enough of the question.
+* ``maybe`` when the best word score is just under that floor (from MAYBE_FROM): there, a citizen telling
+  a long situation whose procedure is among the three is about as frequent as a question no procedure
+  covers, so the assistant says both: not found for sure (with the hotline), and the nearest three.
 * never ``sure`` when the citizen said a distinctive word the best record lacks ("quốc tế"), when the
   best record carries a distinctive word the citizen did not say beyond the ordinary case ("cấp lại"
   for "giấy phép lái xe"), when a close rival has the same core name, when several records of that
@@ -31,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # Three records that explain less than EXPLAIN_MIN of the question (or a best scoring less than NONE_BELOW
 # on the words) are no answer; SURE_* are the floors of a sure answer.
 NONE_BELOW, EXPLAIN_MIN, NAME_MIN = 0.45, 0.25, 0.1
+MAYBE_FROM = 0.40   # a best word score from here to NONE_BELOW: "not found for sure", with the three offered
 SURE_FROM, SURE_MARGIN, CONFLICT_WINDOW = 0.70, 0.10, 0.15
 SURE_QUERY, SURE_NAME, SIGNIFICANT_IDF = 0.8, 0.8, 2.5
 CLEAR_MARGIN, CLEAR_QUERY, SURE_NAME_CLEAR = 0.2, 0.95, 0.5
@@ -62,11 +67,14 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
         return Decision("none", reason="no match")
     hits = tuple(h for h, _ in ranked[:3])
     top, (q_cov, n_cov, char, ambiguous, n_name) = ranked[0]
-    if top.score - char < NONE_BELOW:   # found-or-not is for the words to say, not the letters
-        return Decision("none", hits, reason=f"best word score {top.score - char:.2f} < {NONE_BELOW}")
+    words = top.score - char   # found-or-not is for the words to say, not the letters
+    if words < MAYBE_FROM:
+        return Decision("none", hits, reason=f"best word score {words:.2f} < {MAYBE_FROM}")
     shown = max(c[0] for _, c in ranked[:3])   # the buttons: one of them may explain what the best does not
     if shown < EXPLAIN_MIN:
         return Decision("none", hits, reason=f"the best three explain {shown:.2f} of the question < {EXPLAIN_MIN}")
+    if words < NONE_BELOW:
+        return Decision("maybe", hits, reason=f"best word score {words:.2f} < {NONE_BELOW}")
     if n_cov < NAME_MIN and q_cov < SURE_QUERY:  # a word or two in passing, and the rest unexplained
         return Decision("none", hits, reason=f"question says {n_cov:.2f} of the best name, explains {q_cov:.2f}")
     idx = index._idx

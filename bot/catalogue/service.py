@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,13 +21,28 @@ PAGE_SIZE = 8
 VERBATIM_WORDS = 3  # a name or alias this long, written out, identifies a curated procedure
 
 
+def first_decision(index: ProcedureIndex, texts: Sequence[str]) -> Decision:
+    """The search's decision on the first of ``texts`` that gets an answer or a choice; else the first
+    "maybe" (not found for sure, the nearest offered); else "none". The fullest words come first: a part
+    of them (an entity span) never overrides what the rest says."""
+    decision = Decision("none")
+    for found in map(index.decide, texts):
+        if found.kind not in ("none", "maybe"):
+            return found
+        if found.kind == "maybe" and decision.kind == "none":
+            decision = found
+    return decision
+
+
 @dataclass(frozen=True)
 class Match:
-    """A procedure candidate and its score in [0, 1.1]."""
+    """A procedure candidate and its score in [0, 1.1]; ``tentative``: offered although the search did not find
+    the question's procedure for sure (a ``maybe`` decision: the citizen is told so)."""
 
     code: str
     name: str
     score: float
+    tentative: bool = False
 
 
 class CatalogueService:
@@ -66,9 +81,10 @@ class CatalogueService:
         """
         index = self.index()
         texts = [t for t in dict.fromkeys((topic, *queries)) if t and t.strip()]
-        # the fullest words decide: a part of them (an entity span) never overrides what the rest says
-        decision = next((d for d in map(index.decide, texts) if d.kind != "none"), Decision("none"))
-        matches = [Match(h.code, h.name, round(h.score, 3)) for h in decision.hits] if decision.kind != "none" else []
+        decision = first_decision(index, texts)
+        tentative = decision.kind == "maybe"
+        matches = [Match(h.code, h.name, round(h.score, 3), tentative) for h in decision.hits] \
+            if decision.kind != "none" else []
         verbatim = next((v for v in map(self._verbatim, reversed(texts)) if v), None)  # whole message first
         if verbatim and decision.code in (None, verbatim) and not any(index.contradicts(t, verbatim) for t in texts):
             # the citizen wrote one of the province's own names for it, word for word
@@ -79,7 +95,9 @@ class CatalogueService:
         if decision.kind == "sure":
             return decision.code, matches
         offered = [Match(known.code, known.name, 1.0)] + [m for m in matches if m.code != known.code][:2]
-        if any(index.contradicts(t, known.code) for t in texts) or (matches and matches[0].code != known.code):
+        # a tentative first hit ("maybe": not found for sure) is no evidence against the synonym
+        if any(index.contradicts(t, known.code) for t in texts) or (
+                matches and not tentative and matches[0].code != known.code):
             return None, offered  # the words name something more specific (or other) than the synonym
         return known.code, offered
 

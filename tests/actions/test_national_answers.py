@@ -100,3 +100,22 @@ async def test_a_curated_procedure_still_answers_with_its_verified_facts(nationa
     _, said, messages = await _ask("đăng ký khai sinh cần giấy tờ gì", "ask_documents", domain)
     assert said[0] == "utter_procedure_documents" and messages[0]["procedure_code"] == "1.001193"
     assert "utter_procedure_unconfirmed_national" not in said
+
+
+async def test_a_procedure_not_found_for_sure_is_said_so_with_the_nearest_offered(national: str, domain) -> None:
+    """A "maybe" of the search (best word score just under the floor): the citizen reads that nothing was
+    found for sure, with the hotline and the portal, and gets the nearest three as buttons, never an answer."""
+    from bot.catalogue.service import CatalogueService
+
+    text = "nha bi chay het do dac, co duoc ho tro gi khong"
+    with session_scope(national) as session:   # the case this test is about, on the whole message and its topic
+        index = CatalogueService(session).index()
+        assert index.decide(text).kind == index.decide("nha bi chay het do dac co duoc ho tro").kind == "maybe"
+    events, said, messages = await _ask(text, "ask_procedure", domain)
+    assert said == ["utter_procedure_maybe"] and not set(said) & ANSWERS
+    assert len(messages[0]["buttons"]) == 3 and messages[0]["hotline"]
+    assert messages[0]["portal_url"].startswith("https://")
+    shown = _texts(messages, domain)
+    assert messages[0]["hotline"] in shown and "chưa tìm được chắc chắn" in shown
+    assert {"event": "slot", "name": "procedure", "value": None} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events]

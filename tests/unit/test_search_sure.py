@@ -120,3 +120,23 @@ def test_not_found_only_when_none_of_the_buttons_explains_the_question():
     assert decide(index, q, ranked(EXPLAIN_MIN - 0.1)).kind == "none"
     shown = decide(index, q, ranked(EXPLAIN_MIN + 0.2))
     assert shown.kind == "choose" and [h.code for h in shown.hits] == ["B", "C", "A"]
+
+
+def test_just_under_the_floor_the_three_are_offered_as_a_maybe():
+    """Below NONE_BELOW but from MAYBE_FROM on the words, a long situation's procedure is among the three
+    about as often as nothing fits: "maybe" (not found for sure, the three offered); further down, "none"."""
+    from bot.catalogue.search import Hit
+    from bot.catalogue.search_decide import MAYBE_FROM, NONE_BELOW, decide
+
+    index = ProcedureIndex.build([SearchRecord("A", "Khóa tài khoản định danh điện tử", (), "Cư trú", "commune")])
+    q = index._query("khóa tài khoản", None)
+
+    def kind(words: float, char: float = 0.1) -> str:
+        return decide(index, q, [(Hit("A", "Khóa tài khoản định danh điện tử", words + char),
+                                  (0.6, 0.6, char, False, 0.6))]).kind
+
+    assert MAYBE_FROM < NONE_BELOW
+    assert kind(MAYBE_FROM - 0.01) == "none"
+    assert kind(MAYBE_FROM + 0.01) == kind(NONE_BELOW - 0.01) == "maybe"
+    assert kind(NONE_BELOW - 0.01, char=0.3) == "maybe"   # the letters never lift a question out of it
+    assert kind(NONE_BELOW + 0.01) == "choose"
