@@ -5,7 +5,7 @@ Hard guarantees: never "sure" with a wrong code (on every phrasing set), p95 wel
 the issue's accuracy targets (top-1 >= 0.85, top-3 >= 0.95) on this development set; the
 regression floors below are just under what the index reaches today (``python -m
 benchmarks.search``: 0.915 / 0.991, counting what is shown: "not found" shows no procedure). On new
-phrasings it reaches less (README: fresh 10, unseen)."""
+phrasings it reaches less (README: fresh 11 to 14, unseen)."""
 
 import time
 from pathlib import Path
@@ -62,7 +62,8 @@ def test_never_sure_with_a_wrong_code(results):
 
 
 @pytest.mark.parametrize("name", ["extra", "blind", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-                                  "fresh8", "fresh9", "fresh10"])
+                                  "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13",
+                                  "fresh14"])
 def test_never_sure_with_a_wrong_code_on_the_other_sets(index, name):
     """tests/nlu/procedure_search_<name>.yml: a wrong first hit must be a question, never an answer."""
     path = ROOT / f"tests/nlu/procedure_search_{name}.yml"
@@ -95,11 +96,36 @@ def test_the_results_do_not_depend_on_the_hash_seed(results):
 
 def test_no_answer_to_a_question_no_procedure_covers(index):
     """tests/nlu/procedure_search_negatives.yml (written blind): never an answer, and mostly "not found"
-    rather than buttons (0.62 today)."""
+    (0.45 today) or "not found for sure" with the nearest offered (0.25) rather than plain buttons."""
     cases = yaml.safe_load((ROOT / "tests/nlu/procedure_search_negatives.yml").read_text(encoding="utf-8"))["cases"]
     kinds = [index.decide(case["text"]).kind for case in cases]
     assert len(kinds) >= 60 and kinds.count("sure") == 0
-    assert kinds.count("none") / len(kinds) >= 0.55
+    assert kinds.count("none") / len(kinds) >= 0.4
+    assert (kinds.count("none") + kinds.count("maybe")) / len(kinds) >= 0.6
+    assert [_assistant(index, case["text"]).kind for case in cases].count("sure") == 0
+
+
+def _assistant(index, text: str):
+    """The decision as the assistant takes it (CatalogueService.resolve): the question's topic first."""
+    from bot.catalogue.query import topic
+    from bot.catalogue.service import first_decision
+
+    return first_decision(index, [t for t in dict.fromkeys((topic(text), text)) if t.strip()])
+
+
+@pytest.mark.parametrize("name", ["", "_extra", "_blind", "_fresh", "_fresh2", "_fresh3", "_fresh4", "_fresh5",
+                                  "_fresh6", "_fresh7", "_fresh8", "_fresh9", "_fresh10", "_fresh11", "_fresh12",
+                                  "_fresh13", "_fresh14"])
+def test_never_sure_with_a_wrong_code_as_the_assistant_asks(index, name):
+    """The question's topic ("cho hỏi ... cần gì" stripped) is searched first: stripping must never turn a
+    question into a wrong answer ("ko muốn làm người giám sát ... nữa" is no request to become one)."""
+    cases = yaml.safe_load((ROOT / f"tests/nlu/procedure_search{name}.yml").read_text(encoding="utf-8"))["cases"]
+    wrong = []
+    for case in cases:
+        decision = _assistant(index, case["text"])
+        if decision.kind == "sure" and decision.code not in {case["code"], *case.get("acceptable", [])}:
+            wrong.append((case["text"], decision.code))
+    assert wrong == []
 
 
 def test_every_official_word_of_the_vocabulary_is_in_a_name(records):
