@@ -93,7 +93,7 @@ def resolve_procedure(service: CatalogueService, tracker: Tracker) -> Tuple[Opti
     """
     entity = latest_entity(tracker, "procedure")
     text = tracker.latest_message.get("text") or ""
-    own = topic(text, without=_place_span(tracker))
+    own = topic(text, without=_place_span(tracker), joined=service.index().names_pair)
     own = own if WORD_RE.search(own) else ""
     known = entity if entity and CODE_RE.match(entity) else None
     context = tracker.get_slot("procedure")

@@ -223,11 +223,10 @@ def main(argv: Sequence[str] = ()) -> int:
 def resolved_runner(index: ProcedureIndex) -> Callable[[str], Tuple[List[str], str, str]]:
     """The search as the assistant asks it (``CatalogueService.resolve``): the question's topic first
     ("cho hỏi ... cần gì" stripped, :func:`bot.catalogue.query.topic`), then the whole message."""
-    from bot.catalogue.query import topic
-    from bot.catalogue.service import first_decision
+    from bot.catalogue.service import decide_message
 
     def run(text: str):
-        decision = first_decision(index, [t for t in dict.fromkeys((topic(text), text)) if t.strip()])
+        decision = decide_message(index, text)
         return [h.code for h in decision.hits], decision.kind, decision.code
     return run
 

@@ -9,7 +9,7 @@ is a bare follow-up ("còn lệ phí thì sao?"), to be answered about the proce
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from bot.text.normalize import clean, expand_teen_code, fold
 
@@ -41,6 +41,27 @@ TRAIL = frozenset({
 })
 
 
+# The written forms a framing word alone may take when the citizen wrote diacritics (a longer framing
+# phrase, "căn cứ pháp lý", is unambiguous as it is): "căn cước" is no "cần",
+# "tai nạn" no "tại", "số nhà" no "nhé", "con đẻ" no "còn", "đính chính" no "định", "thẻ" no "thế".
+# Written without diacritics, the word stays ambiguous (see ``joined`` in :func:`topic`).
+FRAME_FORMS: Dict[str, FrozenSet[str]] = {folded: frozenset(forms.split()) for folded, forms in {
+    "tai": "tại", "can": "cần", "nha": "nhé nhá nha", "con": "còn", "de": "để", "dinh": "định", "bi": "bị",
+    "o": "ở ơ", "the": "thế", "nao": "nào", "la": "là", "tu": "từ", "dau": "đâu", "ngay": "ngày", "tien": "tiền",
+    "mat": "mất", "co": "có", "cho": "cho", "ve": "về", "di": "đi", "den": "đến", "muon": "muốn", "chi": "chị",
+    "toi": "tôi", "cac": "các", "phi": "phí", "ho": "hồ", "so": "sơ", "to": "tờ", "thi": "thì", "nua": "nữa",
+    "a": "ạ à a", "ban": "bạn", "ca": "cả", "day": "đầy", "du": "đủ", "bo": "bộ", "may": "mấy", "qua": "quả qua",
+    "mang": "mạng", "han": "hạn", "van": "văn", "nop": "nộp", "lam": "làm", "le": "lệ", "cu": "cứ", "ke": "kê",
+    "sao": "sao", "gi": "gì", "tra": "trả", "lay": "lấy", "em": "em", "anh": "anh", "xem": "xem", "het": "hết",
+}.items()}
+
+
+def _frames(written: str, folded: str) -> bool:
+    """Whether a word as written can be the framing word ``folded`` (one written without diacritics can)."""
+    written = written.lower()
+    return written == folded or folded not in FRAME_FORMS or written in FRAME_FORMS[folded]
+
+
 def _tokens(text: str) -> Tuple[List[str], List[str]]:
     """Original words and their folded, teen-code-expanded forms (same length)."""
     words = _WORD_RE.findall(clean(text))
@@ -48,35 +69,46 @@ def _tokens(text: str) -> Tuple[List[str], List[str]]:
     return words, [fold(e) for e in expanded]
 
 
-def _strip(words: List[str], folded: List[str], phrases: frozenset, from_end: bool) -> Tuple[List[str], List[str]]:
-    """Drop framing phrases from one end while any matches (a token may hold two words: "hs")."""
+def _strip(words: List[str], folded: List[str], phrases: frozenset, from_end: bool,
+           joined: Optional[Callable[[str, str], bool]] = None) -> Tuple[List[str], List[str]]:
+    """Drop framing phrases from one end while any matches (a token may hold two words: "hs"). A framing
+    word alone that is written as another word, or that makes a catalogue name's pair with its neighbour
+    (``joined``: "tai nan", "so nha"), is part of what is asked and stays; longer phrases are unambiguous."""
     wanted = set(phrases)
     changed = True
     while changed and words:
         changed = False
         for k in range(min(len(words), 4), 0, -1):
-            window = folded[-k:] if from_end else folded[:k]
-            if " ".join(window) in wanted:
-                words, folded = (words[:-k], folded[:-k]) if from_end else (words[k:], folded[k:])
-                changed = True
-                break
+            window, written = (folded[-k:], words[-k:]) if from_end else (folded[:k], words[:k])
+            if " ".join(window) not in wanted:
+                continue
+            if k == 1 and not _frames(written[0], window[0]):
+                continue
+            if k == 1 and joined and len(folded) > 1 and (
+                    joined(folded[-2], folded[-1]) if from_end else joined(folded[0], folded[1])):
+                continue
+            words, folded = (words[:-k], folded[:-k]) if from_end else (words[k:], folded[k:])
+            changed = True
+            break
     return words, folded
 
 
-def topic(text: str, *, without: str = "") -> str:
+def topic(text: str, *, without: str = "", joined: Optional[Callable[[str, str], bool]] = None) -> str:
     """The citizen's words naming what they ask about (their spelling), or "" for a bare follow-up.
 
     Args:
         text: the message.
         without: a span to leave out first (e.g. a place name: "nộp ở xã Âu Lâu được không").
+        joined: whether two folded words stand side by side in a procedure name (the search index's
+            :meth:`~bot.catalogue.search.ProcedureIndex.names_pair`): such a pair is never cut.
     """
     if not text or text.lstrip().startswith("/"):
         return ""
     if without:
         text = text.replace(without, " ")
     words, folded = _tokens(text)
-    words, folded = _strip(words, folded, LEAD, from_end=False)
-    words, folded = _strip(words, folded, TRAIL, from_end=True)
+    words, folded = _strip(words, folded, LEAD, False, joined)
+    words, folded = _strip(words, folded, TRAIL, True, joined)
     return " ".join(words)
 
 

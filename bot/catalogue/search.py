@@ -385,13 +385,14 @@ class ProcedureIndex:
 
     def contradicts(self, text: str, code: str) -> List[str]:
         """What in ``text`` makes ``code`` the wrong procedure: a distinctive word it lacks (sorted)."""
-        if code not in self._idx:
-            return []
-        return sorted(self._lacks(self._query(text, None), code))
+        return sorted(self._lacks(self._query(text, None), code)) if code in self._idx else []
+
+    def names_pair(self, first: str, second: str) -> bool:
+        """Whether the folded words stand side by side in a procedure's name or alias ("tai nan")."""
+        return f"{first}_{second}" in self._postings
 
     def decide(self, text: str, *, level_hint: Optional[str] = None) -> Decision:
-        """Search and say whether to answer (``sure``), offer the top 3 (``choose``) or say it is not found
-        (the rule: :func:`bot.catalogue.search_decide.decide`)."""
+        """Search, then answer, offer, offer as a maybe or not find (:func:`bot.catalogue.search_decide.decide`)."""
         from bot.catalogue.search_decide import decide
 
         q, ranked = self._ranked(text, level_hint)

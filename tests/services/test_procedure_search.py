@@ -107,10 +107,9 @@ def test_no_answer_to_a_question_no_procedure_covers(index):
 
 def _assistant(index, text: str):
     """The decision as the assistant takes it (CatalogueService.resolve): the question's topic first."""
-    from bot.catalogue.query import topic
-    from bot.catalogue.service import first_decision
+    from bot.catalogue.service import decide_message
 
-    return first_decision(index, [t for t in dict.fromkeys((topic(text), text)) if t.strip()])
+    return decide_message(index, text)
 
 
 @pytest.mark.parametrize("name", ["", "_extra", "_blind", "_fresh", "_fresh2", "_fresh3", "_fresh4", "_fresh5",
@@ -184,3 +183,14 @@ def test_records_from_session_reads_the_table(seeded_url):
     index = ProcedureIndex.build(records)
     assert index.decide("khai sinh").code == "1.001193"
     assert index.decide("xin chào").kind == "none"
+
+
+def test_a_bare_follow_up_stays_bare_with_the_names_pairs(index):
+    """The catalogue's word pairs keep "tai nạn" whole, but never turn a bare question ("lệ phí bao
+    nhiêu": "lệ phí" is a pair of many names) into a topic: it must still ask about the procedure in context."""
+    from bot.catalogue.query import topic
+    from tests.unit.test_query_topic import BARE
+
+    assert [t for t in BARE + ["lệ phí bao nhiêu", "căn cứ pháp lý là gì vậy", "nộp hồ sơ ở đâu ạ"]
+            if topic(t, joined=index.names_pair)] == []
+    assert topic("bi tai nan lao dong huong che do gi", joined=index.names_pair).startswith("bi tai nan")
