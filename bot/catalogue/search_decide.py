@@ -73,10 +73,10 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     shown = max(c[0] for _, c in ranked[:3])   # the buttons: one of them may explain what the best does not
     if shown < EXPLAIN_MIN:
         return Decision("none", hits, reason=f"the best three explain {shown:.2f} of the question < {EXPLAIN_MIN}")
-    if words < NONE_BELOW:
-        return Decision("maybe", hits, reason=f"best word score {words:.2f} < {NONE_BELOW}")
     if n_cov < NAME_MIN and q_cov < SURE_QUERY:  # a word or two in passing, and the rest unexplained
         return Decision("none", hits, reason=f"question says {n_cov:.2f} of the best name, explains {q_cov:.2f}")
+    if words < NONE_BELOW:
+        return Decision("maybe", hits, reason=f"best word score {words:.2f} < {NONE_BELOW}")
     idx = index._idx
     contested = index._contested[idx[top.code]]
     if contested:   # an alias of the best is another record's name: offer that record too
