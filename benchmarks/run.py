@@ -27,6 +27,7 @@ PARTS = {
     "reminders": "Reminder sweep over 1,000,000 dossiers and 100,000 subscriptions",
     "answers": "Answer length per aspect over the catalogue (phone screen)",
     "search": "Procedure search over the national catalogue (citizen phrasings; today's index vs. the old difflib)",
+    "search_routing": "Which procedure questions reach the search (the trained NLU's routes)",
     "conversations": "End-to-end conversation pass rate (scripted conversations, real assistant)",
     "analytics": "Analytics pages and conversation review on 1,000,000 conversations and 10,000,000 events",
 }
