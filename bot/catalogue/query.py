@@ -82,10 +82,8 @@ def _strip(words: List[str], folded: List[str], phrases: frozenset, from_end: bo
             window, written = (folded[-k:], words[-k:]) if from_end else (folded[:k], words[:k])
             if " ".join(window) not in wanted:
                 continue
-            if k == 1 and not _frames(written[0], window[0]):
-                continue
-            if k == 1 and joined and len(folded) > 1 and (
-                    joined(folded[-2], folded[-1]) if from_end else joined(folded[0], folded[1])):
+            if k == 1 and (not _frames(written[0], window[0]) or joined and len(folded) > 1 and (
+                    joined(folded[-2], folded[-1]) if from_end else joined(folded[0], folded[1]))):
                 continue
             words, folded = (words[:-k], folded[:-k]) if from_end else (words[k:], folded[k:])
             changed = True

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.catalogue.facts import Snapshot, procedure_facts
 from bot.catalogue.index import curated_phrases, procedure_index
-from bot.catalogue.query import topic
+from bot.catalogue.query import topic as question_topic
 from bot.catalogue.search import Decision, ProcedureIndex
 from bot.db.models import Field, Procedure
 from bot.text.normalize import folded_words
@@ -38,7 +38,7 @@ def first_decision(index: ProcedureIndex, texts: Sequence[str]) -> Decision:
 def decide_message(index: ProcedureIndex, text: str) -> Decision:
     """The decision on a whole message as the assistant takes it when the NLU named no procedure: the
     question's topic first ("cho hỏi ... cần gì" stripped), then the message (what the benchmark scores)."""
-    own = topic(text, joined=index.names_pair)
+    own = question_topic(text, joined=index.names_pair)
     return first_decision(index, [t for t in dict.fromkeys((own, text)) if t.strip()])
 
 
