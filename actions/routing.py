@@ -76,12 +76,13 @@ async def route_bare_answer(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 
 class ActionRouteFallback(Action):
-    """A message the NLU is unsure of: answer only what it names for sure, else say it was not understood.
+    """A message the NLU is unsure of: answer what it names, else say it was not understood.
 
     "dang ky khai sinh cho con can gi" may fall below the intent threshold while its procedure
     is certain (a catalogue code from the exact synonyms): it gets that procedure's answer for the
     aspect its own question words name (else the overview) rather than "I did not understand".
-    No free-text search here: an unsure message could be about anything.
+    Any other message is answered as a procedure question only on the search's own evidence
+    (:func:`names_procedure`): an unsure message could be about anything.
     """
 
     def name(self) -> str:
@@ -93,13 +94,44 @@ class ActionRouteFallback(Action):
         """The dossier form for a dossier code, the answer for a known procedure, else ``utter_default``."""
         if latest_entity(tracker, "dossier_code"):
             return [FollowupAction("dossier_form")]
-        if CODE_RE.match(latest_entity(tracker, "procedure") or ""):
-            return answer_procedure(dispatcher, tracker, domain, _likely_aspect(tracker))
+        if CODE_RE.match(latest_entity(tracker, "procedure") or "") or names_procedure(tracker):
+            return answer_procedure(dispatcher, tracker, domain, likely_aspect(tracker))
         dispatcher.utter_message(response="utter_default")
         return []
 
 
-def _likely_aspect(tracker: Tracker) -> str:
+class ActionRouteOutOfScope(Action):
+    """A message read as out of scope: a procedure question the NLU did not recognise (a rare procedure
+    told as a situation) is answered on the search's own evidence; anything else is out of scope."""
+
+    def name(self) -> str:
+        """Action name."""
+        return "action_route_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        """The procedure answer when :func:`names_procedure`, else ``utter_out_of_scope``."""
+        if names_procedure(tracker):
+            return answer_procedure(dispatcher, tracker, domain, likely_aspect(tracker))
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
+def names_procedure(tracker: Tracker) -> bool:
+    """Whether the latest message, which the NLU did not read as a procedure question, names one on the
+    search's own evidence (:meth:`CatalogueService.asks_procedure`); False when the catalogue is down."""
+    text = tracker.latest_message.get("text") or ""
+    if not WORD_RE.search(topic(text)):
+        return False
+    try:
+        with session_scope() as session:
+            return CatalogueService(session).asks_procedure(text)
+    except SQLAlchemyError:
+        logger.exception("catalogue unavailable for an unplaced message")
+        return False
+
+
+def likely_aspect(tracker: Tracker) -> str:
     """The aspect the message's own question words name ("... cần gì"), else :func:`asked_aspect`.
 
     The NLU's ranking is not used: below its threshold it is a weak guess. The answer names its

@@ -42,6 +42,9 @@ CLEAR_MARGIN, CLEAR_QUERY, SURE_NAME_CLEAR = 0.2, 0.95, 0.5
 ACTION_WINDOW = 0.3   # how far below the best a candidate carrying out the action said still counts
 RIVALS = 10   # candidates looked at for a word the best leaves unexplained
 LEVEL_PHRASES = frozenset({"cap tinh", "cap xa", "cap trung uong", "cap bo"})
+# A message the NLU could not place names a procedure when it says NAME_SAID_MIN of the best record's name
+# with words that record holds worth WORD_MASS_MIN of summed rarity (IDF: about two uncommon words).
+NAME_SAID_MIN, WORD_MASS_MIN = 0.35, 8.0
 
 
 def _said(q) -> frozenset:
@@ -58,6 +61,24 @@ def unsaid(index: "ProcedureIndex", q, code: str) -> frozenset:
 def special(index: "ProcedureIndex", q, code: str) -> frozenset:
     """Like :func:`unsaid` over the whole name ("... thực hiện bằng dịch vụ công trực tuyến toàn trình")."""
     return index._distinctive[index._idx[code]] - _said(q)
+
+
+def evidence(index: "ProcedureIndex", text: str) -> Tuple[float, float]:
+    """How strongly ``text`` names its best record: (share of that record's name said, summed IDF of the
+    question's content words the record holds); (0, 0) when nothing matches."""
+    q, ranked = index._ranked(text, None)
+    if not ranked:
+        return 0.0, 0.0
+    top, (_, n_cov, *_) = ranked[0]
+    words = index._all_words[index._idx[top.code]]
+    content = {w for w in q.effective if w not in st.QUERY_STOPWORDS and w != "|"}
+    return n_cov, sum(index._idf_of(w) for w in content if w in words)
+
+
+def names_a_procedure(index: "ProcedureIndex", text: str) -> bool:
+    """Whether the search's own evidence says ``text`` is about a procedure (see NAME_SAID_MIN)."""
+    said, mass = evidence(index, text)
+    return said >= NAME_SAID_MIN and mass >= WORD_MASS_MIN
 
 
 def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "Decision":

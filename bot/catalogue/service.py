@@ -15,6 +15,7 @@ from bot.catalogue.facts import Snapshot, procedure_facts
 from bot.catalogue.index import curated_phrases, procedure_index
 from bot.catalogue.query import topic as question_topic
 from bot.catalogue.search import Decision, ProcedureIndex
+from bot.catalogue.search_decide import names_a_procedure
 from bot.db.models import Field, Procedure
 from bot.text.normalize import folded_words
 
@@ -40,6 +41,16 @@ def decide_message(index: ProcedureIndex, text: str) -> Decision:
     question's topic first ("cho hỏi ... cần gì" stripped), then the message (what the benchmark scores)."""
     own = question_topic(text, joined=index.names_pair)
     return first_decision(index, [t for t in dict.fromkeys((own, text)) if t.strip()])
+
+
+def asks_procedure(index: ProcedureIndex, text: str) -> bool:
+    """Whether a message the NLU could not place (unsure, out of scope, feedback) is, on the search's own
+    evidence, a question about a procedure: the search finds one, and the message says a good share of
+    its name in words rare in the catalogue (:func:`bot.catalogue.search_decide.names_a_procedure`).
+    "lam cai nay the nao" or "giá vàng hôm nay" names none; "cấp phép bắn pháo hoa" does."""
+    if decide_message(index, text).kind == "none":
+        return False
+    return names_a_procedure(index, question_topic(text, joined=index.names_pair) or text)
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,10 @@ class CatalogueService:
     def index(self) -> ProcedureIndex:
         """The search index of the whole catalogue (rebuilt when the catalogue changes)."""
         return procedure_index(self.session)
+
+    def asks_procedure(self, text: str) -> bool:
+        """See :func:`asks_procedure`."""
+        return asks_procedure(self.index(), text)
 
     def find(self, text: str, limit: int = 3) -> List[Match]:
         """Procedures whose names, aliases and field best match ``text``, best first (none: ``[]``)."""

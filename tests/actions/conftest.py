@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.db.session import session_scope
+from bot.catalogue.importer import import_catalogue
+from bot.catalogue.units import import_units
+from bot.db.session import get_engine, session_scope, upgrade
 from bot.dossiers.demo import demo_dossiers
 from bot.dossiers.service import upsert_dossier
+from bot.settings import ROOT, get_settings
 from tests.conftest import reset_caches
 
 TODAY = dt.date(2026, 3, 12)
@@ -72,3 +75,25 @@ def catalogue_db(db_url: str) -> str:
         import_catalogue(session, ROOT / "data" / "procedures.json")
         import_units(session, ROOT / "data" / "province.json")
     return db_url
+
+
+@pytest.fixture(scope="session")
+def national_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SQLite database with the national snapshot, the curated catalogue and the units."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('national') / 'national.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        import_catalogue(session, ROOT / "data" / "national" / "procedures.json.gz")
+        import_catalogue(session, ROOT / "data" / "procedures.json")
+        import_units(session, ROOT / "data" / "province.json")
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.fixture
+def national(national_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The national database as the actions' database."""
+    monkeypatch.setenv("DATABASE_URL", national_db)
+    get_settings.cache_clear()
+    yield national_db
+    get_settings.cache_clear()

@@ -4,43 +4,18 @@ machine-read figures said to be unconfirmed with their source, date and hotline;
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
-import pytest
 from sqlalchemy import Integer
 
 from actions.procedures import ActionAnswerProcedure
-from bot.catalogue.importer import import_catalogue
-from bot.catalogue.units import import_units
 from bot.db.models import ProcedureChannel
-from bot.db.session import get_engine, session_scope, upgrade
-from bot.settings import ROOT, get_settings
+from bot.db.session import session_scope
 from tests.actions.conftest import run, tracker
 
 IDP = "3.000353"  # Cấp giấy phép lái xe quốc tế (central level)
 ANSWERS = {"utter_procedure_documents", "utter_procedure_fee", "utter_procedure_duration", "utter_procedure_place",
            "utter_procedure_overview", "utter_procedure_online_partial", "utter_procedure_online_none"}
-
-
-@pytest.fixture(scope="module")
-def national_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A SQLite database with the national snapshot, the curated catalogue and the units."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('national') / 'national.db'}"
-    upgrade(url)
-    with session_scope(url) as session:
-        import_catalogue(session, ROOT / "data" / "national" / "procedures.json.gz")
-        import_catalogue(session, ROOT / "data" / "procedures.json")
-        import_units(session, ROOT / "data" / "province.json")
-    yield url
-    get_engine(url).dispose()
-
-
-@pytest.fixture
-def national(national_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", national_db)
-    get_settings.cache_clear()
-    yield national_db
-    get_settings.cache_clear()
 
 
 async def _ask(text: str, intent: str, domain: Dict[str, Any]) -> tuple:
