@@ -11,9 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import hotline, latest_entity, sender_key
-from actions.procedures import answer_procedure
-from actions.routing import likely_aspect, names_procedure, route_bare_answer
-from bot.catalogue.query import asks
+from actions.routing import route_bare_answer
 from bot.conversations.feedback import rating_of, record_feedback
 
 logger = logging.getLogger(__name__)
@@ -23,9 +21,7 @@ class ActionHandleFeedback(Action):
     """Store a rating (1–5, from the rating buttons or typed) or a free-text feedback.
 
     A bare answer that is no rating ("khai sinh" when the rating was asked) is answered in
-    place (:func:`actions.routing.route_bare_answer`), in this turn; so is a message read as feedback
-    that asks something and names a procedure on the search's own evidence (a rare procedure told as a
-    situation: "... muốn xin hỗ trợ thì làm sao"), while a remark ("làm khai sinh nhanh lắm") is feedback.
+    place (:func:`actions.routing.route_bare_answer`), in this turn.
     """
 
     def name(self) -> str:
@@ -40,8 +36,6 @@ class ActionHandleFeedback(Action):
         rating = rating_of(latest_entity(tracker, "rating"), text, typed=intent == "inform")
         if rating is None and intent == "inform":
             return await route_bare_answer(dispatcher, tracker, domain)
-        if rating is None and asks(text) and names_procedure(tracker):
-            return answer_procedure(dispatcher, tracker, domain, likely_aspect(tracker))
         try:
             record_feedback(sender_key(tracker), rating, text)
         except SQLAlchemyError:

@@ -133,20 +133,3 @@ def aspect_words(text: str) -> Optional[str]:
                 found.add(aspect)
                 joined = joined.replace(f" {phrase} ", " | ")
     return found.pop() if len(found) == 1 else None
-
-# Folded words and phrases that make a message a question or a request rather than a remark.
-QUESTION_WORDS = (
-    "gi", "j", "sao", "nao", "ntn", "dau", "bao nhieu", "bn", "bao lau", "may ngay", "khong", "ko", "k", "chua",
-    "duoc khong", "dc ko", "dc k", "the nao", "nhu nao", "lam sao", "ra sao", "ha", "hok", "cho hoi", "xin hoi",
-    "hoi", "muon", "huong dan", "cach", "can lam", "phai lam", "thu tuc", "giup",
-)
-
-
-def asks(text: str) -> bool:
-    """Whether a message asks something (a question mark, question or request words), unlike a remark
-    ("cán bộ làm nhanh lắm, cảm ơn xã"): what may turn a message read as feedback into a question."""
-    if "?" in (text or ""):
-        return True
-    _, folded = _tokens(text or "")
-    joined = f" {' '.join(folded)} "
-    return aspect_words(text) is not None or any(f" {w} " in joined for w in QUESTION_WORDS)

@@ -1,6 +1,5 @@
 """The second look (issue 12): a message the NLU did not read as a procedure question reaches the search
-only on the search's own evidence (:func:`bot.catalogue.service.asks_procedure`), and a message read as
-feedback only when it asks something (:func:`bot.catalogue.query.asks`). Measured on fixed data: the
+only on the search's own evidence (:func:`bot.catalogue.service.asks_procedure`). Measured on fixed data: the
 procedure questions of the studied blind sets, and messages that are no procedure question."""
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from typing import List
 import pytest
 import yaml
 
-from bot.catalogue.query import asks
 from bot.catalogue.search import ProcedureIndex, records_from_files
 from bot.catalogue.service import asks_procedure
 from bot.settings import ROOT
@@ -64,16 +62,3 @@ def test_plain_chat_names_no_procedure(index, text: str) -> None:
                                   "đăng ký tàu cá cho thuyền đánh cá trên hồ"])
 def test_a_rare_procedure_named_in_everyday_words_is_seen(index, text: str) -> None:
     assert asks_procedure(index, text)
-
-
-@pytest.mark.parametrize("text, asked", [
-    ("hôm qua lên xã làm khai sinh mà chờ cả buổi, cán bộ thái độ quá", False),
-    ("làm sổ đỏ nhanh lắm, cảm ơn các cán bộ", False),
-    ("xin phép bắn pháo hoa thì làm thế nào", True),
-    ("bắn pháo hoa có cần xin phép ko", True),
-    ("giấy phép khai thác cát hết bn tiền", True),
-    ("đăng ký tàu cá nộp ở đâu", True),
-    ("có ai ở đó không?", True),
-])
-def test_a_remark_is_no_question(text: str, asked: bool) -> None:
-    assert asks(text) is asked
