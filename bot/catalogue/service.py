@@ -44,7 +44,7 @@ def decide_message(index: ProcedureIndex, text: str) -> Decision:
 
 
 def asks_procedure(index: ProcedureIndex, text: str) -> bool:
-    """Whether a message the NLU could not place (unsure, out of scope, feedback) is, on the search's own
+    """Whether a message the NLU could not place (unsure, out of scope) is, on the search's own
     evidence, a question about a procedure: the search finds one, and the message says a good share of
     its name in words rare in the catalogue (:func:`bot.catalogue.search_decide.names_a_procedure`).
     "lam cai nay the nao" or "giá vàng hôm nay" names none; "cấp phép bắn pháo hoa" does."""
