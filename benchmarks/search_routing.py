@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import yaml
 
-from benchmarks.nlu_eval import _parse_all
+from benchmarks.nlu_eval import _parse_all, load_test_set
 from benchmarks.search import CURATED, NATIONAL, NEGATIVES, PHRASINGS, ROOT, SETS
 from bot.catalogue.search import ProcedureIndex, records_from_files
 from bot.catalogue.service import asks_procedure, decide_message
@@ -39,7 +39,6 @@ OUTCOMES = ["answered right", "offered, right among", "offered, not among", "not
 ROUTING_NEGATIVES = [("chat, feedback, off-topic (a)", ROOT / "tests" / "nlu" / "routing_negatives_a.yml"),
                      ("chat, feedback, off-topic (b)", ROOT / "tests" / "nlu" / "routing_negatives_b.yml"),
                      ("chat, feedback, off-topic (c, unseen)", ROOT / "tests" / "nlu" / "routing_negatives_c.yml")]
-NLU_TEST = ROOT / "tests" / "nlu" / "test_nlu.yml"
 # The procedures the long-tail NLU examples were written about: the sets' figures are also given for the
 # questions whose procedure is among them and for the rest (pooled over every set).
 NLU_CODES = ROOT / "tests" / "nlu" / "nlu_long_tail_codes.yml"
@@ -74,13 +73,11 @@ def outcome(index: ProcedureIndex, text: str, accepted: Optional[set]) -> str:
     return "offered, right among" if accepted & set(codes) else "offered, not among"
 
 
-def _nlu_negatives() -> List[str]:
-    """The held-out NLU examples of the intents that are no procedure question."""
-    texts = []
-    for block in yaml.safe_load(NLU_TEST.read_text(encoding="utf-8"))["nlu"]:
-        if block["intent"] not in TO_SEARCH | {"search_procedures", "check_status"}:
-            texts += [line[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")]
-    return [t for t in texts if "[" not in t]
+def nlu_negatives() -> List[str]:
+    """The held-out NLU examples (``make eval``'s set) of the intents that are no procedure question, without
+    entities."""
+    skip = TO_SEARCH | {"search_procedures", "check_status"}
+    return [e["text"] for e in load_test_set() if e["intent"] not in skip and not e["entities"]]
 
 
 def _table(title: str, header: Sequence[str], rows: List[Tuple[str, int, Sequence[float]]]) -> str:
@@ -107,7 +104,7 @@ def main(argv: Sequence[str] = ()) -> int:
         c for c in pooled if not {c["code"], *(c.get("acceptable") or [])} & trained]
     negatives = {name: [c["text"] for c in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]]
                  for name, path in ROUTING_NEGATIVES + [("search negatives", NEGATIVES)] if path.exists()}
-    negatives["NLU test set, other intents"] = _nlu_negatives()
+    negatives["NLU test set, other intents"] = nlu_negatives()
     texts = sorted({c["text"] for cs in cases.values() for c in cs} | {t for ts in negatives.values() for t in ts})
     parsed, _ = asyncio.run(_parse_all(models[-1], texts))
     intent_of = {t: p["intent"]["name"] for t, p in zip(texts, parsed)}

@@ -9,6 +9,7 @@ from typing import List
 import pytest
 import yaml
 
+from benchmarks.search_routing import nlu_negatives
 from bot.catalogue.search import ProcedureIndex, records_from_files
 from bot.catalogue.service import asks_procedure
 from bot.settings import ROOT
@@ -16,8 +17,6 @@ from bot.settings import ROOT
 NLU = ROOT / "tests" / "nlu"
 STUDIED = ["procedure_search_fresh11.yml", "procedure_search_fresh12.yml", "procedure_search_fresh13.yml",
            "procedure_search_fresh14.yml"]
-OTHER_INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "feedback", "out_of_scope",
-                 "request_human", "subscribe_reminders", "unsubscribe_reminders", "ask_contact"}
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +29,6 @@ def _texts(name: str) -> List[str]:
     return [c["text"] for c in yaml.safe_load((NLU / name).read_text(encoding="utf-8"))["cases"]]
 
 
-def _other_intents() -> List[str]:
-    """The held-out NLU examples of intents that are no procedure question (annotated ones left out)."""
-    out = []
-    for block in yaml.safe_load((NLU / "test_nlu.yml").read_text(encoding="utf-8"))["nlu"]:
-        if block["intent"] in OTHER_INTENTS:
-            out += [line.strip()[2:] for line in block["examples"].splitlines()
-                    if line.strip().startswith("- ") and "[" not in line]
-    return out
-
-
 def test_most_procedure_questions_name_their_procedure_on_the_search_evidence(index) -> None:
     texts = [t for name in STUDIED for t in _texts(name)]
     share = sum(asks_procedure(index, t) for t in texts) / len(texts)
@@ -47,7 +36,7 @@ def test_most_procedure_questions_name_their_procedure_on_the_search_evidence(in
 
 
 def test_chat_and_off_topic_messages_rarely_do(index) -> None:
-    texts = _other_intents() + _texts("routing_negatives_a.yml")
+    texts = nlu_negatives() + _texts("routing_negatives_a.yml")
     passed = [t for t in texts if asks_procedure(index, t)]
     assert len(passed) / len(texts) <= 0.06, passed
 
