@@ -15,7 +15,10 @@
 * :mod:`integrations.event_types` — an event's class found from a table, not a walk of every
   subclass of ``Event`` per event read;
 * :mod:`integrations.rule_keys` — the rule policy's rules reversed once, and the walk back
-  through the conversation stopped when no rule still possible reaches further.
+  through the conversation stopped when no rule still possible reaches further;
+* :mod:`integrations.tf_predict` — the NLU model's traced prediction graph called directly,
+  without TensorFlow's per-call dispatch;
+* :mod:`integrations.sparse_features` — a message's sparse features joined in one ``hstack``.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -33,7 +36,9 @@ def install() -> None:
         graph_runner,
         model_pull,
         rule_keys,
+        sparse_features,
         state_cache,
+        tf_predict,
     )
 
     model_pull.install()
@@ -43,3 +48,5 @@ def install() -> None:
     state_cache.install()
     event_types.install()
     rule_keys.install()
+    tf_predict.install()
+    sparse_features.install()

@@ -15,12 +15,15 @@ def patched_attributes() -> List[Tuple[Any, str]]:
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.events import Event
     from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.utils.tensorflow.models import RasaModel
     from rasa.utils.endpoints import EndpointConfig
 
     return [(RemoteAction, "_validate_action_result"), (agent, "load_from_server"), (processor, "DaskGraphRunner"),
             (EndpointConfig, "session"), (rasa.core.run, "close_resources"), (RemoteAction, "_action_call_format"),
             (DialogueStateTracker, "past_states"), (Event, "resolve_by_type"),
-            (RulePolicy, "_get_possible_keys")]
+            (RulePolicy, "_get_possible_keys"), (RasaModel, "_rasa_predict"),
+            (Message, "_combine_features")]
 
 
 def keep_rasa_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
