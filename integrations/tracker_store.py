@@ -12,7 +12,10 @@ Two costs of Rasa's store are cut (issue 15), with the same rows read and writte
 * saving does not count the stored events again: the store remembers, for each tracker object
   it loaded or saved, how many of its events are stored (a copy of a tracker is a different
   object and falls back to Rasa's count query), masks only the new events, and inserts them in
-  one statement.
+  one statement;
+* each statement is its own transaction (the engine in autocommit): a load is one ``SELECT`` and a
+  save one ``INSERT`` of all its rows, without the ``BEGIN`` and ``COMMIT``/``ROLLBACK`` round
+  trips around each, which block Rasa's event loop (a save stays all or nothing: one statement).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         """Same arguments as :class:`SQLTrackerStore`."""
         super().__init__(*args, **kwargs)
         self.engine.hide_parameters = True
+        self.engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessionmaker.configure(bind=self.engine)
         self._stored: Dict[int, int] = {}
 
     def _remember(self, tracker: DialogueStateTracker, stored: int) -> None:

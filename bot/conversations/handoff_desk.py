@@ -27,7 +27,7 @@ from bot.conversations.identity import parse_conversation_id
 from bot.conversations.masking import mask_phones
 from bot.db.models import HandoffRequest, utcnow
 from bot.db.models_handoff import HandoffMessage
-from bot.db.session import session_scope
+from bot.db.session import autocommit_engine, session_scope
 from bot.staff import audit
 
 logger = logging.getLogger(__name__)
@@ -203,18 +203,18 @@ def take_pending(conversation_id: str, database_url: Optional[str] = None) -> Li
     """Agents' messages still waiting for a request/response channel, oldest first, marked delivered.
 
     Each message is claimed with ``UPDATE … WHERE delivered_at IS NULL``, so two replicas
-    answering the same citizen never both carry it.
+    answering the same citizen never both carry it. This runs after every REST turn, mostly to
+    find nothing: each statement is its own transaction (one round trip for the usual empty read).
     """
     texts: List[str] = []
-    table = HandoffMessage.__table__.c  # Core columns: this runs after every REST turn, ORM rows cost more
-    with session_scope(database_url) as session:
-        waiting = session.execute(select(table.id, table.text)
-                                  .where(table.conversation_id == conversation_id, table.delivered_at.is_(None))
-                                  .order_by(table.id)).all()
+    table = HandoffMessage.__table__
+    with autocommit_engine(database_url).connect() as connection:
+        waiting = connection.execute(select(table.c.id, table.c.text)
+                                     .where(table.c.conversation_id == conversation_id, table.c.delivered_at.is_(None))
+                                     .order_by(table.c.id)).all()
         for message_id, body in waiting:
-            if session.execute(update(HandoffMessage).where(HandoffMessage.id == message_id,
-                                                            HandoffMessage.delivered_at.is_(None))
-                               .values(delivered_at=utcnow())).rowcount:
+            if connection.execute(update(table).where(table.c.id == message_id, table.c.delivered_at.is_(None))
+                                  .values(delivered_at=utcnow())).rowcount:
                 texts.append(body)
     return texts
 

@@ -57,6 +57,17 @@ def get_engine(url: Optional[str] = None) -> Engine:
 get_engine.cache_clear = _cached_engine.cache_clear  # type: ignore[attr-defined]
 
 
+def autocommit_engine(url: Optional[str] = None) -> Engine:
+    """The engine of ``url`` with each statement its own transaction (same pool, no ``BEGIN``/``COMMIT``
+    round trips): for a hot path of single statements, each atomic on its own (issue 15)."""
+    return _autocommit(get_engine(url))
+
+
+@lru_cache(maxsize=8)
+def _autocommit(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def get_sessionmaker(url: Optional[str] = None) -> sessionmaker:
     """A session factory bound to the engine of ``url``."""
     return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
