@@ -16,8 +16,8 @@ def patched_attributes() -> List[Tuple[Any, str]]:
     from rasa.shared.core.events import Event
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.shared.nlu.training_data.message import Message
-    from rasa.utils.tensorflow.models import RasaModel
     from rasa.utils.endpoints import EndpointConfig
+    from rasa.utils.tensorflow.models import RasaModel
 
     return [(RemoteAction, "_validate_action_result"), (agent, "load_from_server"), (processor, "DaskGraphRunner"),
             (EndpointConfig, "session"), (rasa.core.run, "close_resources"), (RemoteAction, "_action_call_format"),
