@@ -13,9 +13,12 @@ Three costs of Rasa's store are cut (issue 15), with the same rows read and writ
   it loaded or saved, how many of its events are stored (a copy of a tracker is a different
   object and falls back to Rasa's count query), masks only the new events, and inserts them in
   one statement;
-* each statement is its own transaction (the engine in autocommit): a load is one ``SELECT`` and a
-  save one ``INSERT`` of all its rows, without the ``BEGIN`` and ``COMMIT``/``ROLLBACK`` round
-  trips around each, which block Rasa's event loop (a save stays all or nothing: one statement).
+* each statement is its own transaction: a load is one ``SELECT`` and a save one ``INSERT`` of
+  all its rows, without the ``BEGIN`` and ``COMMIT``/``ROLLBACK`` round trips around each, which
+  block Rasa's event loop (a save stays all or nothing: one statement). Rasa's engine is replaced
+  by one whose connections are in autocommit from their creation (an engine switched by
+  ``execution_options`` sets and resets the mode at every checkout), with the same URL and pool
+  arguments, and PostgreSQL connections checked for life at checkout (:mod:`bot.db.liveness`).
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ import logging
 import weakref
 from typing import Any, Dict, List, Optional, Sequence
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import create_engine, func, insert, or_, select
 from sqlalchemy.sql import Select
 
 from bot.conversations.masking import mask_events
+from bot.db import liveness
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +60,10 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Same arguments as :class:`SQLTrackerStore`."""
         super().__init__(*args, **kwargs)
-        self.engine.hide_parameters = True
-        self.engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = liveness.install(create_engine(url, hide_parameters=True, isolation_level="AUTOCOMMIT",
+                                                     **create_engine_kwargs(url)))
         self.sessionmaker.configure(bind=self.engine)
         self._stored: Dict[int, int] = {}
 

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db import liveness
 from bot.settings import ROOT, get_settings
 
 logger = logging.getLogger(__name__)
@@ -26,11 +27,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, autocommit: bool = False) -> Engine:
     """Create an engine for ``url`` (SQLite file directories are created).
 
     ``hide_parameters`` keeps bound values (names, phone numbers, codes) out of SQL
-    error messages and logs: a failed statement is logged without its data.
+    error messages and logs: a failed statement is logged without its data. PostgreSQL
+    connections are checked for life at checkout (:mod:`bot.db.liveness`); with ``autocommit``
+    they are in autocommit from their creation (no switch and reset at every checkout).
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -40,8 +43,9 @@ def make_engine(url: str) -> Engine:
                                connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True, pool_size=10,
-                         max_overflow=20)
+    level = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    return liveness.install(create_engine(url, future=True, hide_parameters=True, pool_size=10,
+                                          max_overflow=20, **level))
 
 
 @lru_cache(maxsize=8)
@@ -54,18 +58,27 @@ def get_engine(url: Optional[str] = None) -> Engine:
     return _cached_engine(url or get_settings().database_url)
 
 
-get_engine.cache_clear = _cached_engine.cache_clear  # type: ignore[attr-defined]
-
-
 def autocommit_engine(url: Optional[str] = None) -> Engine:
-    """The engine of ``url`` with each statement its own transaction (same pool, no ``BEGIN``/``COMMIT``
-    round trips): for a hot path of single statements, each atomic on its own (issue 15)."""
-    return _autocommit(get_engine(url))
+    """The (cached per URL) engine of ``url`` with each statement its own transaction (no
+    ``BEGIN``/``COMMIT`` round trips): for a hot path of single statements, each atomic on its own
+    (issue 15). On PostgreSQL its own pool of autocommit connections; on SQLite the one engine in
+    autocommit per checkout (an in-memory database lives in one engine's pool)."""
+    return _autocommit(url or get_settings().database_url)
 
 
 @lru_cache(maxsize=8)
-def _autocommit(engine: Engine) -> Engine:
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+def _autocommit(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return get_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    return make_engine(url, autocommit=True)
+
+
+def _clear_engines() -> None:
+    _cached_engine.cache_clear()
+    _autocommit.cache_clear()
+
+
+get_engine.cache_clear = _clear_engines  # type: ignore[attr-defined]
 
 
 def get_sessionmaker(url: Optional[str] = None) -> sessionmaker:
