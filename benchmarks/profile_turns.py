@@ -1,6 +1,6 @@
-"""Where a turn's time goes: ``python -m benchmarks.profile_turns [--seconds 20] [--gil]``.
+"""Where a turn's time goes: ``python -m benchmarks.profile_turns [--seconds 20] [--gil] [--users 20]``.
 
-Runs the real assistant on a scratch PostgreSQL database, drives 20 citizens with the
+Runs the real assistant on a scratch PostgreSQL database, drives 20 citizens (``--users``) with the
 six-message script of :mod:`benchmarks.turns`, and samples the Rasa server and the action
 server with ``py-spy`` (a dev dependency; it attaches to the processes, so run as root or with
 ``ptrace`` allowed). Prints, for each process, the share of its busy samples per part of a
@@ -87,21 +87,22 @@ def record(pid: int, seconds: int, gil: bool, out: Path) -> subprocess.Popen:
 
 
 def main(argv: List[str]) -> int:
-    """Profile both servers under 20 citizens; print the shares."""
+    """Profile both servers under ``--users`` citizens; print the shares."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--gil", action="store_true", help="only samples holding the GIL (CPU in Python)")
     parser.add_argument("--keep", type=Path, help="also keep py-spy's raw profiles in this folder")
+    parser.add_argument("--users", type=int, default=20, help="citizens chatting at once")
     args = parser.parse_args(argv)
     with scratch_postgres("profile", migrate=False) as url, tempfile.TemporaryDirectory() as tmp:
         db_init(url)
         with running_assistant(url, Path(tmp)) as base:
-            asyncio.run(_load(base, 20, 1, [DEMO]))  # warm-up
+            asyncio.run(_load(base, args.users, 1, [DEMO]))  # warm-up
             stop = threading.Event()
 
             def load() -> None:
                 while not stop.is_set():
-                    asyncio.run(_load(base, 20, 1, [DEMO]))
+                    asyncio.run(_load(base, args.users, 1, [DEMO]))
 
             driver = threading.Thread(target=load, daemon=True)
             driver.start()
@@ -115,7 +116,7 @@ def main(argv: List[str]) -> int:
             stop.set()
             driver.join(120)
             kind = "samples holding the GIL" if args.gil else "busy samples (CPU and blocking waits)"
-            print(f"\n### Where the time goes at 20 citizens ({args.seconds} s of py-spy, {kind})\n")
+            print(f"\n### Where the time goes at {args.users} citizens ({args.seconds} s of py-spy, {kind})\n")
             for (server, path), parts in zip(outs.items(), (RASA_PARTS, ACTION_PARTS)):
                 busy, counts = summarise(path.read_text() if path.exists() else "", parts)
                 print(f"| {server}: part of a turn | share of {busy} samples |\n|---|---|")
