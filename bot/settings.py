@@ -38,6 +38,10 @@ def development_checkout() -> bool:
     return (ROOT / ".git").exists()
 
 
+COMMIT_MODES = ("on", "off", "local", "remote_write", "remote_apply")
+"""PostgreSQL's values of ``synchronous_commit``."""
+
+
 class Settings(BaseSettings):
     """Application settings (environment variables of the same name, upper case)."""
 
@@ -60,6 +64,8 @@ class Settings(BaseSettings):
     # LOCK_STORE_URL (redis://host:port/db), the lock store the workers share.
     rasa_workers: int = 1
     lock_store_url: Optional[str] = None
+    # PostgreSQL's synchronous_commit for the conversation log's connections only (README "Scaling").
+    tracker_synchronous_commit: str = "off"
     model_dir: str = str(ROOT / "models")
     run_dir: str = str(ROOT / ".run")  # runtime endpoints/credentials files written by `serve`
     # The NLU synonyms of the curated procedures, rewritten when staff change a name or alias in the console.
@@ -242,6 +248,12 @@ class Settings(BaseSettings):
     def _workers(cls, value: int) -> int:  # noqa: N805 - pydantic validator
         if not 1 <= value <= 64:
             raise ValueError("RASA_WORKERS must be between 1 and 64")
+        return value
+
+    @validator("tracker_synchronous_commit")
+    def _tracker_commit(cls, value: str) -> str:  # noqa: N805 - pydantic validator
+        if value not in COMMIT_MODES:
+            raise ValueError(f"TRACKER_SYNCHRONOUS_COMMIT must be one of {', '.join(COMMIT_MODES)}")
         return value
 
     @validator("lock_store_url", always=True)

@@ -18,7 +18,14 @@ Three costs of Rasa's store are cut (issue 15), with the same rows read and writ
   block Rasa's event loop (a save stays all or nothing: one statement). Rasa's engine is replaced
   by one whose connections are in autocommit from their creation (an engine switched by
   ``execution_options`` sets and resets the mode at every checkout), with the same URL and pool
-  arguments, and PostgreSQL connections checked for life at checkout (:mod:`bot.db.liveness`).
+  arguments, and PostgreSQL connections checked for life at checkout (:mod:`bot.db.liveness`);
+* the load and insert statements are built once (the sender a bound parameter), not at every
+  turn, so SQLAlchemy neither builds nor keys them again;
+* on PostgreSQL the store's own connections commit with ``synchronous_commit`` as configured
+  (``TRACKER_SYNCHRONOUS_COMMIT``, ``off`` by default): the conversation log does not wait for its
+  WAL flush. If the database server itself crashes, the last fraction of a second of turns may
+  be missing from the log (never half a save); nothing else runs on these connections, and
+  dossiers, verification, reminders and the agents' desk stay on synchronous commits.
 """
 
 from __future__ import annotations
@@ -32,11 +39,12 @@ from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import create_engine, func, insert, or_, select
-from sqlalchemy.sql import Select
+from sqlalchemy import bindparam, create_engine, func, insert, or_, select
+from sqlalchemy.sql import Insert, Select
 
 from bot.conversations.masking import mask_events
 from bot.db import liveness
+from bot.settings import COMMIT_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +65,24 @@ def requested_slot_after(events: Sequence[Event]) -> Optional[str]:
 class MaskingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore whose stored events never hold phone endings or full phone numbers."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Same arguments as :class:`SQLTrackerStore`."""
+    def __init__(self, *args: Any, synchronous_commit: str = "on", **kwargs: Any) -> None:
+        """Same arguments as :class:`SQLTrackerStore`, and PostgreSQL's ``synchronous_commit`` for
+        the store's connections (one of :data:`COMMIT_MODES`)."""
+        if synchronous_commit not in COMMIT_MODES:
+            raise ValueError(f"synchronous_commit must be one of {', '.join(COMMIT_MODES)}")
         super().__init__(*args, **kwargs)
         url = self.engine.url
         self.engine.dispose()
+        engine_kwargs = create_engine_kwargs(url)
+        if url.get_backend_name() == "postgresql":
+            connect_args = engine_kwargs.setdefault("connect_args", {})
+            connect_args["options"] = f"{connect_args.get('options', '')} -csynchronous_commit={synchronous_commit}"
         self.engine = liveness.install(create_engine(url, hide_parameters=True, isolation_level="AUTOCOMMIT",
-                                                     **create_engine_kwargs(url)))
+                                                     **engine_kwargs))
         self.sessionmaker.configure(bind=self.engine)
         self._stored: Dict[int, int] = {}
+        self._queries: Dict[bool, Select] = {}
+        self._insert: Insert = insert(self.SQLEvent.__table__)
 
     def _remember(self, tracker: DialogueStateTracker, stored: int) -> None:
         """Note that the first ``stored`` events of this tracker object are in the database."""
@@ -74,21 +91,25 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             weakref.finalize(tracker, self._stored.pop, key, None)
         self._stored[key] = stored
 
-    def _data_query(self, sender_id: str, all_sessions: bool) -> Select:
-        """Rasa's ``_event_query`` as one Core statement: the events' data, since the last session start."""
-        table = self.SQLEvent.__table__.c
-        query = select(table.data).where(table.sender_id == sender_id)
-        if not all_sessions:
-            start = (select(func.max(table.timestamp)).where(table.sender_id == sender_id,
-                                                             table.type_name == SessionStarted.type_name)
-                     .scalar_subquery())
-            query = query.where(or_(table.timestamp >= start, start.is_(None)))
-        return query.order_by(table.id)
+    def _data_query(self, all_sessions: bool) -> Select:
+        """Rasa's ``_event_query`` as one Core statement, built once: the data of the events of the
+        sender ``:sender`` since its last session start (or of all its sessions)."""
+        query = self._queries.get(all_sessions)
+        if query is None:
+            table, sender = self.SQLEvent.__table__.c, bindparam("sender")
+            query = select(table.data).where(table.sender_id == sender)
+            if not all_sessions:
+                start = (select(func.max(table.timestamp)).where(table.sender_id == sender,
+                                                                 table.type_name == SessionStarted.type_name)
+                         .scalar_subquery())
+                query = query.where(or_(table.timestamp >= start, start.is_(None)))
+            query = self._queries[all_sessions] = query.order_by(table.id)
+        return query
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         """Rasa's query, reading only the events' serialised data."""
         with self.session_scope() as session:
-            rows = session.execute(self._data_query(sender_id, fetch_events_from_all_sessions)).scalars()
+            rows = session.execute(self._data_query(fetch_events_from_all_sessions), {"sender": sender_id}).scalars()
             events = [json.loads(data) for data in rows]
         if not (self.domain and events):
             return None
@@ -113,7 +134,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             new = events[stored:]
             if new:
                 masked = mask_events((event.as_dict() for event in new), requested_slot_after(events[:stored]))
-                session.execute(insert(self.SQLEvent.__table__), [
+                session.execute(self._insert, [
                     {"sender_id": tracker.sender_id, "type_name": event.type_name,
                      "timestamp": data.get("timestamp"),
                      "intent_name": (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),

@@ -68,15 +68,17 @@ MESSAGING_CHANNELS = {
 """The messaging channels' credentials entries, by channel name."""
 
 
-def tracker_store_endpoint(database_url: str) -> Dict[str, Any]:
-    """Tracker store config for the project database (Rasa's SQL store, personal data masked)."""
+def tracker_store_endpoint(database_url: str, synchronous_commit: str = "on") -> Dict[str, Any]:
+    """Tracker store config for the project database (Rasa's SQL store, personal data masked); on
+    PostgreSQL with ``synchronous_commit`` for the store's connections."""
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.database}
     return {"type": TRACKER_STORE, "dialect": "postgresql", "url": url.host, "port": url.port or 5432,
-            "db": url.database, "username": url.username, "password": url.password or ""}
+            "db": url.database, "username": url.username, "password": url.password or "",
+            "synchronous_commit": synchronous_commit}
 
 
 def lock_store_endpoint(url: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -145,7 +147,8 @@ def write_runtime_files(database_url: Optional[str] = None, action_port: Optiona
     port = action_port or settings.action_port
     endpoints: Dict[str, Any] = {
         "action_endpoint": {"url": f"http://127.0.0.1:{port}/webhook"},
-        "tracker_store": tracker_store_endpoint(database_url or settings.database_url),
+        "tracker_store": tracker_store_endpoint(database_url or settings.database_url,
+                                                settings.tracker_synchronous_commit),
     }
     lock_store = lock_store_endpoint(settings.lock_store_url)
     if lock_store:

@@ -8,7 +8,6 @@ to every session, and then uses the pool again.
 from __future__ import annotations
 
 import asyncio
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -20,16 +19,10 @@ from bot.cli.runtime import tracker_store_endpoint
 from bot.db.liveness import looks_dead
 from bot.db.session import autocommit_engine, get_engine, session_scope
 from integrations.tracker_store import MaskingSQLTrackerStore
-from tests.support.postgres import PG_ADMIN_URL, postgres_or_skip
+from tests.support.postgres import PG_ADMIN_URL
 
 pytestmark = pytest.mark.postgres
 PID = sa.text("SELECT pg_backend_pid()")
-
-
-@pytest.fixture()
-def pg_url() -> Iterator[str]:
-    with postgres_or_skip("liveness") as url:
-        yield url
 
 
 def _end_session(pid: int) -> None:

@@ -112,6 +112,24 @@ def test_several_rasa_workers_need_a_shared_lock_store(monkeypatch: pytest.Monke
                           "db": 3, "key_prefix": "assistant", "use_ssl": False, "password": "s3cret"}
 
 
+def test_the_conversation_logs_commit_mode_is_checked_and_reaches_the_tracker_store(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import yaml
+
+    with pytest.raises(ValueError, match="TRACKER_SYNCHRONOUS_COMMIT"):
+        Settings(tracker_synchronous_commit="later")
+    assert Settings().tracker_synchronous_commit == "off"
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://assistant@127.0.0.1:5432/assistant")
+    for mode in ("off", "on"):
+        monkeypatch.setenv("TRACKER_SYNCHRONOUS_COMMIT", mode)
+        settings_module.get_settings.cache_clear()
+        try:
+            paths = write_runtime_files(run_dir=tmp_path / mode)
+        finally:
+            settings_module.get_settings.cache_clear()
+        assert yaml.safe_load(paths["endpoints"].read_text())["tracker_store"]["synchronous_commit"] == mode
+
+
 def test_one_worker_keeps_the_in_memory_lock_store(tmp_path: Path) -> None:
     """The laptop default: no lock_store entry (Rasa's in-memory store, one process)."""
     import yaml

@@ -29,8 +29,8 @@ DOMAIN = Domain.from_dict({"slots": {
 }})
 
 
-def _store(cls: type, database_url: str) -> SQLTrackerStore:
-    config = tracker_store_endpoint(database_url)
+def _store(cls: type, database_url: str, synchronous_commit: str = "on") -> SQLTrackerStore:
+    config = tracker_store_endpoint(database_url, synchronous_commit)
     config.pop("type")
     if make_url(database_url).get_backend_name() != "sqlite":
         config["host"] = config.pop("url")
@@ -127,3 +127,22 @@ def test_requested_slot_follows_the_form() -> None:
     assert requested_slot_after(asked) == "phone_last4"
     assert requested_slot_after([*asked, ActiveLoop(None)]) is None
     assert requested_slot_after([*asked, SlotSet("requested_slot", "dossier_code")]) == "dossier_code"
+
+
+@pytest.mark.postgres
+def test_the_stores_connections_commit_as_configured(pg_url: str) -> None:
+    """``TRACKER_SYNCHRONOUS_COMMIT`` reaches the store's own connections, and only those."""
+    from sqlalchemy import text
+
+    from bot.db.session import get_engine
+
+    show = text("SHOW synchronous_commit")
+    for mode in ("off", "on", "local"):
+        store = _store(MaskingSQLTrackerStore, pg_url, mode)
+        with store.engine.connect() as conn:
+            assert conn.execute(show).scalar() == mode
+        store.engine.dispose()
+    with get_engine(pg_url).connect() as conn:
+        assert conn.execute(show).scalar() == "on"
+    with pytest.raises(ValueError, match="synchronous_commit"):
+        _store(MaskingSQLTrackerStore, pg_url, "sometimes")
