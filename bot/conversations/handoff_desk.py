@@ -27,7 +27,7 @@ from bot.conversations.identity import parse_conversation_id
 from bot.conversations.masking import mask_phones
 from bot.db.models import HandoffRequest, utcnow
 from bot.db.models_handoff import HandoffMessage
-from bot.db.session import autocommit_engine, session_scope
+from bot.db.session import autocommit_engine, read_scope
 from bot.staff import audit
 
 logger = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def take_pending(conversation_id: str, database_url: Optional[str] = None) -> Li
 
 def held_by_agent(conversation_id: str, database_url: Optional[str] = None) -> bool:
     """True while an agent holds a ticket of this conversation (the assistant must stay paused)."""
-    with session_scope(database_url) as session:
+    with read_scope(database_url) as session:
         found = session.execute(select(HandoffRequest.id).where(
             HandoffRequest.sender_key == conversation_id, HandoffRequest.status == "active").limit(1)).first()
     return found is not None

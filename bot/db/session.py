@@ -76,14 +76,44 @@ def _autocommit(url: str) -> Engine:
 def _clear_engines() -> None:
     _cached_engine.cache_clear()
     _autocommit.cache_clear()
+    _sessionmaker.cache_clear()
+    _read_sessionmaker.cache_clear()
 
 
 get_engine.cache_clear = _clear_engines  # type: ignore[attr-defined]
 
 
 def get_sessionmaker(url: Optional[str] = None) -> sessionmaker:
-    """A session factory bound to the engine of ``url``."""
-    return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+    """The (cached per URL) session factory bound to the engine of ``url``.
+
+    One factory per engine: ``sessionmaker()`` makes a new ``Session`` subclass, and SQLAlchemy
+    builds a session's event dispatch once per class, so a factory made for every unit of work
+    cost about 0.4 ms each time (issue 15, docs/profile.md).
+    """
+    return _sessionmaker(get_engine(url))
+
+
+@lru_cache(maxsize=8)
+def _sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+@lru_cache(maxsize=8)
+def _read_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False, autoflush=False)
+
+
+@contextlib.contextmanager
+def read_scope(url: Optional[str] = None) -> Iterator[Session]:
+    """A read-only unit of work on autocommit connections: each statement reads what is committed
+    when it runs, as in a ``READ COMMITTED`` transaction, without the ``BEGIN``/``COMMIT`` round
+    trips around it (issue 15). Never committed: ORM changes are dropped at the end, so writes
+    belong in :func:`session_scope`."""
+    session = _read_sessionmaker(autocommit_engine(url))()
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 @contextlib.contextmanager

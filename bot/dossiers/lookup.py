@@ -15,7 +15,7 @@ from typing import Callable, List, Optional
 from sqlalchemy.orm import Session
 
 from bot.conversations.identity import ConversationIdentity
-from bot.db.session import session_scope
+from bot.db.session import read_scope, session_scope
 from bot.dossiers.access import is_linked, linked_codes, may_view
 from bot.dossiers.service import DossierRecord, link_dossier, upsert_dossier
 from bot.dossiers.sources import DossierSource, LocalDossierSource
@@ -45,7 +45,7 @@ class DossierLookup:
 
     async def linked(self, identity: Optional[ConversationIdentity], limit: int) -> List[DossierRecord]:
         """The newest ``limit`` dossiers linked to ``identity`` that the source still knows."""
-        with session_scope() as session:
+        with read_scope() as session:
             codes = linked_codes(session, identity)
         source = self._source()
         return [r for r in [await source.get(c) for c in codes[-limit:]] if r is not None]
@@ -53,7 +53,7 @@ class DossierLookup:
     @staticmethod
     def may_view(code: str, identity: Optional[ConversationIdentity]) -> bool:
         """True when ``identity`` may see dossier ``code`` now (linked, or verified in this conversation)."""
-        with session_scope() as session:
+        with read_scope() as session:
             return may_view(session, guard(session), code, identity)
 
     async def verify(self, code: str, given_last4: str, sender_key: str) -> VerifyResult:
@@ -67,7 +67,7 @@ class DossierLookup:
 
         A dossier from a remote source is also kept as a local copy (for links and reminders).
         """
-        with session_scope() as session:
+        with read_scope() as session:
             allowed = may_view(session, guard(session), code, identity)
             was_linked = allowed and is_linked(session, code, identity)
         if not allowed:
