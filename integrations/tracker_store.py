@@ -5,7 +5,7 @@ with the usual SQL tracker store arguments. Masking (see :mod:`bot.conversations
 is applied to the serialised copy written to the database; the live turn is unchanged.
 Bound parameters are kept out of SQL error messages and logs.
 
-Three costs of Rasa's store are cut (issue 15), with the same rows read and written:
+These costs of Rasa's store are cut (issue 15), with the same rows read and written:
 
 * loading reads only the events' ``data`` column with a Core statement (Rasa's query, without
   building ORM objects or an ORM query each time);

@@ -88,7 +88,7 @@ def get_sessionmaker(url: Optional[str] = None) -> sessionmaker:
 
     One factory per engine: ``sessionmaker()`` makes a new ``Session`` subclass, and SQLAlchemy
     builds a session's event dispatch once per class, so a factory made for every unit of work
-    cost about 0.4 ms each time (issue 15, docs/profile.md).
+    cost 0.1 ms each time alone, and more in the action server's profile (issue 15, docs/profile.md).
     """
     return _sessionmaker(get_engine(url))
 
