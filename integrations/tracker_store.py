@@ -81,7 +81,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                                                      **engine_kwargs))
         self.sessionmaker.configure(bind=self.engine)
         self._stored: Dict[int, int] = {}
-        self._queries: Dict[bool, Select] = {}
+        self._queries: Dict[bool, Select] = {flag: self._data_query(flag) for flag in (False, True)}
         self._insert: Insert = insert(self.SQLEvent.__table__)
 
     def _remember(self, tracker: DialogueStateTracker, stored: int) -> None:
@@ -92,24 +92,21 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         self._stored[key] = stored
 
     def _data_query(self, all_sessions: bool) -> Select:
-        """Rasa's ``_event_query`` as one Core statement, built once: the data of the events of the
-        sender ``:sender`` since its last session start (or of all its sessions)."""
-        query = self._queries.get(all_sessions)
-        if query is None:
-            table, sender = self.SQLEvent.__table__.c, bindparam("sender")
-            query = select(table.data).where(table.sender_id == sender)
-            if not all_sessions:
-                start = (select(func.max(table.timestamp)).where(table.sender_id == sender,
-                                                                 table.type_name == SessionStarted.type_name)
-                         .scalar_subquery())
-                query = query.where(or_(table.timestamp >= start, start.is_(None)))
-            query = self._queries[all_sessions] = query.order_by(table.id)
-        return query
+        """Rasa's ``_event_query`` as one Core statement: the data of the events of the sender
+        ``:sender`` since its last session start (or of all its sessions)."""
+        table, sender = self.SQLEvent.__table__.c, bindparam("sender")
+        query = select(table.data).where(table.sender_id == sender)
+        if not all_sessions:
+            start = (select(func.max(table.timestamp)).where(table.sender_id == sender,
+                                                             table.type_name == SessionStarted.type_name)
+                     .scalar_subquery())
+            query = query.where(or_(table.timestamp >= start, start.is_(None)))
+        return query.order_by(table.id)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         """Rasa's query, reading only the events' serialised data."""
         with self.session_scope() as session:
-            rows = session.execute(self._data_query(fetch_events_from_all_sessions), {"sender": sender_id}).scalars()
+            rows = session.execute(self._queries[fetch_events_from_all_sessions], {"sender": sender_id}).scalars()
             events = [json.loads(data) for data in rows]
         if not (self.domain and events):
             return None

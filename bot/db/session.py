@@ -77,7 +77,6 @@ def _clear_engines() -> None:
     _cached_engine.cache_clear()
     _autocommit.cache_clear()
     _sessionmaker.cache_clear()
-    _read_sessionmaker.cache_clear()
 
 
 get_engine.cache_clear = _clear_engines  # type: ignore[attr-defined]
@@ -93,14 +92,9 @@ def get_sessionmaker(url: Optional[str] = None) -> sessionmaker:
     return _sessionmaker(get_engine(url))
 
 
-@lru_cache(maxsize=8)
-def _sessionmaker(engine: Engine) -> sessionmaker:
-    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
-
-
-@lru_cache(maxsize=8)
-def _read_sessionmaker(engine: Engine) -> sessionmaker:
-    return sessionmaker(bind=engine, future=True, expire_on_commit=False, autoflush=False)
+@lru_cache(maxsize=16)
+def _sessionmaker(engine: Engine, autoflush: bool = True) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False, autoflush=autoflush)
 
 
 @contextlib.contextmanager
@@ -109,7 +103,7 @@ def read_scope(url: Optional[str] = None) -> Iterator[Session]:
     when it runs, as in a ``READ COMMITTED`` transaction, without the ``BEGIN``/``COMMIT`` round
     trips around it (issue 15). Never committed: ORM changes are dropped at the end, so writes
     belong in :func:`session_scope`."""
-    session = _read_sessionmaker(autocommit_engine(url))()
+    session = _sessionmaker(autocommit_engine(url), autoflush=False)()
     try:
         yield session
     finally:
