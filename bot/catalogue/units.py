@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.catalogue.importer import search_key
@@ -102,15 +102,19 @@ class UnitService:
         return PlaceMatch(unit, agency, old_name)
 
 
+# Built once (issue 15): the named agency's hotline, and the provincial centre's.
+_AGENCY_HOTLINE = select(Agency.hotline).where(Agency.name == bindparam("name"), Agency.hotline.is_not(None)).limit(1)
+_PROVINCE_HOTLINE = select(Agency.hotline).where(
+    Agency.level == "province", Agency.hotline.is_not(None)).order_by(Agency.id).limit(1)
+
+
 def hotline(session: Session, agency_name: Optional[str] = None, fallback: Optional[str] = None) -> str:
     """The one hotline rule: the named agency's, else the provincial centre's, else ``FALLBACK_HOTLINE``."""
     if agency_name:
-        found = session.execute(select(Agency.hotline).where(
-            Agency.name == agency_name, Agency.hotline.is_not(None)).limit(1)).scalar()
+        found = session.execute(_AGENCY_HOTLINE, {"name": agency_name}).scalar()
         if found:
             return str(found)
-    found = session.execute(select(Agency.hotline).where(
-        Agency.level == "province", Agency.hotline.is_not(None)).order_by(Agency.id).limit(1)).scalar()
+    found = session.execute(_PROVINCE_HOTLINE).scalar()
     if found:
         return str(found)
     return fallback or get_settings().fallback_hotline

@@ -14,6 +14,7 @@ from bot.db.models import CatalogueState, utcnow
 
 _READ = "catalogue_version"  # session.info key: (transaction, version)
 _CHANGED = "catalogue_changed"  # session.info key: this session changed the catalogue
+_VERSION = select(CatalogueState.version).where(CatalogueState.id == 1)  # built once (issue 15)
 
 
 def database_key(session: Session) -> str:
@@ -26,7 +27,7 @@ def catalogue_version(session: Session) -> int:
     kept = session.info.get(_READ)
     if kept is not None and kept[0] is session.get_transaction():
         return kept[1]
-    version = session.execute(select(CatalogueState.version).where(CatalogueState.id == 1)).scalar() or 0
+    version = session.execute(_VERSION).scalar() or 0
     session.info[_READ] = (session.get_transaction(), version)
     return version
 

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import bindparam, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.handoff import mark_closed, mark_taken
@@ -199,6 +199,17 @@ def record_message(session: Session, ticket: HandoffRequest, agent: str, text_: 
     return message
 
 
+_MESSAGES = HandoffMessage.__table__
+# Built once (issue 15): these run in every turn, and building a statement cost more than running it.
+_WAITING = (select(_MESSAGES.c.id, _MESSAGES.c.text)
+            .where(_MESSAGES.c.conversation_id == bindparam("conversation_id"), _MESSAGES.c.delivered_at.is_(None))
+            .order_by(_MESSAGES.c.id))
+_CLAIM = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"), _MESSAGES.c.delivered_at.is_(None))
+          .values(delivered_at=bindparam("now")))
+_HELD = select(HandoffRequest.id).where(HandoffRequest.sender_key == bindparam("conversation_id"),
+                                        HandoffRequest.status == "active").limit(1)
+
+
 def take_pending(conversation_id: str, database_url: Optional[str] = None) -> List[str]:
     """Agents' messages still waiting for a request/response channel, oldest first, marked delivered.
 
@@ -207,14 +218,10 @@ def take_pending(conversation_id: str, database_url: Optional[str] = None) -> Li
     find nothing: each statement is its own transaction (one round trip for the usual empty read).
     """
     texts: List[str] = []
-    table = HandoffMessage.__table__
     with autocommit_engine(database_url).connect() as connection:
-        waiting = connection.execute(select(table.c.id, table.c.text)
-                                     .where(table.c.conversation_id == conversation_id, table.c.delivered_at.is_(None))
-                                     .order_by(table.c.id)).all()
+        waiting = connection.execute(_WAITING, {"conversation_id": conversation_id}).all()
         for message_id, body in waiting:
-            if connection.execute(update(table).where(table.c.id == message_id, table.c.delivered_at.is_(None))
-                                  .values(delivered_at=utcnow())).rowcount:
+            if connection.execute(_CLAIM, {"message_id": message_id, "now": utcnow()}).rowcount:
                 texts.append(body)
     return texts
 
@@ -222,8 +229,7 @@ def take_pending(conversation_id: str, database_url: Optional[str] = None) -> Li
 def held_by_agent(conversation_id: str, database_url: Optional[str] = None) -> bool:
     """True while an agent holds a ticket of this conversation (the assistant must stay paused)."""
     with read_scope(database_url) as session:
-        found = session.execute(select(HandoffRequest.id).where(
-            HandoffRequest.sender_key == conversation_id, HandoffRequest.status == "active").limit(1)).first()
+        found = session.execute(_HELD, {"conversation_id": conversation_id}).first()
     return found is not None
 
 

@@ -7,7 +7,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,13 @@ logger = logging.getLogger(__name__)
 
 STATUSES = ("received", "in_progress", "need_documents", "waiting_fee", "ready", "returned", "refused")
 OPEN_STATUSES = {"received", "in_progress", "need_documents", "waiting_fee"}
+
+# Built once (issue 15): building and keying a statement cost more than running it.
+DOSSIER_BY_CODE = select(Dossier).where(Dossier.code == bindparam("code"))
+_CHAT_USER = select(ChatUser).where(ChatUser.channel == bindparam("channel"),
+                                    ChatUser.channel_user_id == bindparam("user_id"))
+_LINK = select(DossierLink.id).where(DossierLink.dossier_id == bindparam("dossier_id"),
+                                     DossierLink.chat_user_id == bindparam("chat_user_id"))
 
 
 @dataclass
@@ -124,7 +131,7 @@ class DossierRecord:
 def upsert_dossier(session: Session, record: DossierRecord, changed_at: Optional[dt.datetime] = None) -> Dossier:
     """Insert or update a dossier; a status change is added to its history."""
     changed_at = changed_at or utcnow()
-    row = session.execute(select(Dossier).where(Dossier.code == record.code)).scalar_one_or_none()
+    row = session.execute(DOSSIER_BY_CODE, {"code": record.code}).scalar_one_or_none()
     status_changed = row is None or row.status != record.status
     if row is None:
         row = Dossier(code=record.code)
@@ -144,15 +151,15 @@ def upsert_dossier(session: Session, record: DossierRecord, changed_at: Optional
 
 def get_or_create_chat_user(session: Session, channel: str, channel_user_id: str) -> ChatUser:
     """The chat user of (channel, id), created on first sight; updates last interaction."""
-    stmt = select(ChatUser).where(ChatUser.channel == channel, ChatUser.channel_user_id == channel_user_id)
-    user = session.execute(stmt).scalar_one_or_none()
+    key = {"channel": channel, "user_id": channel_user_id}
+    user = session.execute(_CHAT_USER, key).scalar_one_or_none()
     if user is None:
         try:
             with session.begin_nested():
                 user = ChatUser(channel=channel, channel_user_id=channel_user_id)
                 session.add(user)
         except IntegrityError:  # created concurrently by another replica
-            user = session.execute(stmt).scalar_one()
+            user = session.execute(_CHAT_USER, key).scalar_one()
     user.last_interaction_at = utcnow()
     session.flush()
     return user
@@ -160,12 +167,11 @@ def get_or_create_chat_user(session: Session, channel: str, channel_user_id: str
 
 def link_dossier(session: Session, code: str, channel: str, channel_user_id: str) -> bool:
     """Link a verified dossier (present in the local database) to a chat user."""
-    dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one_or_none()
+    dossier = session.execute(DOSSIER_BY_CODE, {"code": code}).scalar_one_or_none()
     if dossier is None:
         return False
     user = get_or_create_chat_user(session, channel, channel_user_id)
-    exists = session.execute(select(DossierLink.id).where(DossierLink.dossier_id == dossier.id,
-                                                          DossierLink.chat_user_id == user.id)).first()
+    exists = session.execute(_LINK, {"dossier_id": dossier.id, "chat_user_id": user.id}).first()
     if not exists:
         session.add(DossierLink(dossier_id=dossier.id, chat_user_id=user.id))
         session.flush()

@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Optional, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db.models import Dossier
 from bot.db.session import session_scope
-from bot.dossiers.service import DossierRecord
+from bot.dossiers.service import DOSSIER_BY_CODE, DossierRecord
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ class LocalDossierSource:
         """Look the code up (indexed unique column)."""
         try:
             with session_scope(self.database_url) as session:
-                row = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one_or_none()
+                row = session.execute(DOSSIER_BY_CODE, {"code": code}).scalar_one_or_none()
                 return DossierRecord.from_row(row) if row else None
         except SQLAlchemyError as exc:
             logger.error("dossier database unavailable: %s", exc)

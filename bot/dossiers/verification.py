@@ -28,14 +28,32 @@ import math
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from bot.db.models import VerificationAttempt, utcnow
 from bot.dossiers.service import DossierRecord
 from bot.settings import SettingsGroup
 
 DAY = dt.timedelta(hours=24)
+_VA = VerificationAttempt
+
+
+def _failures_since(*keys: str) -> Select:
+    """Times of failed attempts after ``:since`` matching ``keys`` (bound parameters of the same name)."""
+    stmt = select(_VA.attempted_at).where(_VA.success.is_(False), _VA.attempted_at > bindparam("since"))
+    for key in keys:
+        stmt = stmt.where(getattr(_VA, key) == bindparam(key))
+    return stmt.order_by(_VA.attempted_at)
+
+
+# Built once (issue 15): building and keying a statement cost more than running it on PostgreSQL.
+_BY_SENDER = _failures_since("sender_key")
+_BY_PAIR = _failures_since("sender_key", "dossier_code")
+_BY_CODE = _failures_since("dossier_code")
+_LAST_SUCCESS = select(func.max(_VA.attempted_at)).where(
+    _VA.dossier_code == bindparam("dossier_code"), _VA.sender_key == bindparam("sender_key"), _VA.success.is_(True))
 
 
 @dataclass(frozen=True)
@@ -71,18 +89,12 @@ class VerificationGuard:
         self.budgets = budgets
         self.now = now
 
-    def _times(self, *conditions: object, success: bool = False, since: dt.datetime) -> List[dt.datetime]:
-        stmt = (select(VerificationAttempt.attempted_at)
-                .where(VerificationAttempt.success.is_(success), VerificationAttempt.attempted_at > since,
-                       *conditions)
-                .order_by(VerificationAttempt.attempted_at))
-        return list(self.session.execute(stmt).scalars())
+    def _times(self, stmt: Select, since: dt.datetime, **keys: str) -> List[dt.datetime]:
+        """Failed attempts of one of the prebuilt selections since ``since``, oldest first."""
+        return list(self.session.execute(stmt, {"since": since, **keys}).scalars())
 
     def _last_success(self, code: str, sender_key: str) -> Optional[dt.datetime]:
-        return self.session.execute(
-            select(func.max(VerificationAttempt.attempted_at))
-            .where(VerificationAttempt.dossier_code == code, VerificationAttempt.sender_key == sender_key,
-                   VerificationAttempt.success.is_(True))).scalar_one()
+        return self.session.execute(_LAST_SUCCESS, {"dossier_code": code, "sender_key": sender_key}).scalar_one()
 
     def proven(self, code: str, sender_key: str) -> bool:
         """True when ``sender_key`` verified ``code`` within the last ``proof_minutes``."""
@@ -94,15 +106,14 @@ class VerificationGuard:
         now, b = self.now(), self.budgets
         window = dt.timedelta(minutes=b.window_minutes)
         until: List[dt.datetime] = []
-        by_sender = self._times(VerificationAttempt.sender_key == sender_key, since=now - DAY)
+        by_sender = self._times(_BY_SENDER, now - DAY, sender_key=sender_key)
         if len(by_sender) >= b.per_sender_daily:
             until.append(by_sender[-b.per_sender_daily] + DAY)
         since_ok = max(filter(None, [now - window, self._last_success(code, sender_key)]))
-        pair = self._times(VerificationAttempt.sender_key == sender_key, VerificationAttempt.dossier_code == code,
-                           since=since_ok)
+        pair = self._times(_BY_PAIR, since_ok, sender_key=sender_key, dossier_code=code)
         if len(pair) >= b.per_sender_code:
             until.append(pair[-b.per_sender_code] + window)
-        by_code = self._times(VerificationAttempt.dossier_code == code, since=now - DAY)
+        by_code = self._times(_BY_CODE, now - DAY, dossier_code=code)
         if len(by_code) >= b.per_code_daily:
             until.append(by_code[-b.per_code_daily] + DAY)
         latest = max((u for u in until if u > now), default=None)
@@ -112,10 +123,9 @@ class VerificationGuard:
         now, b = self.now(), self.budgets
         since_ok = max(filter(None, [now - dt.timedelta(minutes=b.window_minutes),
                                      self._last_success(code, sender_key)]))
-        pair = self._times(VerificationAttempt.sender_key == sender_key, VerificationAttempt.dossier_code == code,
-                           since=since_ok)
-        by_code = self._times(VerificationAttempt.dossier_code == code, since=now - DAY)
-        by_sender = self._times(VerificationAttempt.sender_key == sender_key, since=now - DAY)
+        pair = self._times(_BY_PAIR, since_ok, sender_key=sender_key, dossier_code=code)
+        by_code = self._times(_BY_CODE, now - DAY, dossier_code=code)
+        by_sender = self._times(_BY_SENDER, now - DAY, sender_key=sender_key)
         return max(1, min(b.per_sender_code - len(pair), b.per_code_daily - len(by_code),
                           b.per_sender_daily - len(by_sender)))
 

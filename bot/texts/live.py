@@ -28,11 +28,12 @@ from bot.texts.overlay import Override, OverrideKey, Overrides
 logger = logging.getLogger(__name__)
 
 RETRY_S = 5.0
+_VERSION = select(TextsVersion.version).where(TextsVersion.id == 1)  # built once (issue 15)
 
 
 def read_version(session) -> int:  # type: ignore[no-untyped-def]
     """The current texts version (0 when the row is missing)."""
-    value = session.execute(select(TextsVersion.version).where(TextsVersion.id == 1)).scalar()
+    value = session.execute(_VERSION).scalar()
     return int(value or 0)
 
 
