@@ -18,7 +18,9 @@
   through the conversation stopped when no rule still possible reaches further;
 * :mod:`integrations.tf_predict` — the NLU model's traced prediction graph called directly,
   without TensorFlow's per-call dispatch;
-* :mod:`integrations.sparse_features` — a message's sparse features joined in one ``hstack``.
+* :mod:`integrations.sparse_features` — a message's sparse features joined in one ``hstack``;
+* :mod:`integrations.tracker_copy` — the tracker Rasa copies before each action built from its
+  state, not by replaying the conversation.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -39,6 +41,7 @@ def install() -> None:
         sparse_features,
         state_cache,
         tf_predict,
+        tracker_copy,
     )
 
     model_pull.install()
@@ -50,3 +53,4 @@ def install() -> None:
     rule_keys.install()
     tf_predict.install()
     sparse_features.install()
+    tracker_copy.install()
