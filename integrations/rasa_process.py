@@ -19,8 +19,9 @@
 * :mod:`integrations.tf_predict` — the NLU model's traced prediction graph called directly,
   without TensorFlow's per-call dispatch;
 * :mod:`integrations.sparse_features` — a message's sparse features joined in one ``hstack``;
-* :mod:`integrations.tracker_copy` — the tracker Rasa copies before each action built from its
-  state, not by replaying the conversation.
+* :mod:`integrations.tracker_copy` — the tracker Rasa copies before each action, and the
+  temporary tracker a form validates with, built from the tracker's state, not by replaying the
+  conversation; a slot copied without ``copy``'s generic path.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).

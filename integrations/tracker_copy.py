@@ -21,6 +21,19 @@ as the replay would leave it:
 Anything this does not know the shape of takes Rasa's replay: a subclass, a tracker without a
 domain's slots (``AnySlotDict``), one with a cap on its history (the replay of a capped history
 can differ from the state).
+
+Two more replays and copies of the same kind (item 24):
+
+* a form builds a *temporary tracker* to validate slots and to ask for the next one
+  (``FormAction._temporary_tracker``: the conversation since its last restart replayed into a
+  new tracker of the domain's slots, then three kinds of events of the form's own).
+  :func:`temporary_tracker` copies the tracker's state instead, when the conversation has no
+  restart and the tracker's slots are the domain's (same names in the same order, classes and
+  settings: what the replay would start from), then applies the form's events as the replay does;
+* every new tracker (loaded, copied, replayed) copies each of the domain's slots with
+  ``copy.copy``, whose generic path (``__reduce_ex__``, ``copyreg``) costs several times what the
+  copy is: :func:`copy_slot`, installed as ``Slot.__copy__``, makes the same object (a new
+  instance of the slot's class holding the same attributes), directly.
 """
 
 from __future__ import annotations
@@ -28,13 +41,16 @@ from __future__ import annotations
 import copy as _copy
 import dataclasses
 from collections import deque
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
 
 from rasa.shared.constants import DEFAULT_SENDER_ID
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import AnySlotDict, DialogueStateTracker
 
 _original: Dict[str, Callable[..., Any]] = {}
+_VALUE = ("_value", "_has_been_set")  # a slot's attributes that events set; the others are its settings
 
 
 def _event_or_empty(value: Any, events: Any, empty: Callable[[], Any]) -> Any:
@@ -65,15 +81,59 @@ def copy(self: Any) -> Any:
     return clone
 
 
+def copy_slot(self: Any) -> Any:
+    """``copy.copy`` of a slot: what copy's generic path makes (a new instance, the same attributes)."""
+    clone = type(self).__new__(type(self))
+    clone.__dict__.update(self.__dict__)
+    return clone
+
+
+def _domain_slots(slots: Dict[str, Any], domain_slots: List[Any]) -> bool:
+    """Whether ``slots`` are copies of ``domain_slots``: names in order, classes and settings."""
+    if len(slots) != len(domain_slots):
+        return False
+    for (name, slot), own in zip(slots.items(), domain_slots):
+        mine, theirs = slot.__dict__, own.__dict__
+        if (name != own.name or type(slot) is not type(own) or mine.keys() != theirs.keys()
+                or any(mine[key] != value for key, value in theirs.items() if key not in _VALUE)):
+            return False
+    return True
+
+
+def temporary_tracker(self: Any, current_tracker: Any, additional_events: List[Event], domain: Any) -> Any:
+    """``FormAction._temporary_tracker`` from the tracker's state (see the module docstring)."""
+    tracker = current_tracker
+    if (type(tracker) is not DialogueStateTracker or isinstance(tracker.slots, AnySlotDict)
+            or tracker._max_event_history is not None or tracker.idx_after_latest_restart()
+            or not _domain_slots(tracker.slots, domain.slots)):
+        return _original["_temporary_tracker"](self, current_tracker, additional_events, domain)
+    clone = copy(tracker)
+    clone.sender_id, clone.is_rule_tracker = tracker.sender_id, False  # as from_events makes it
+    for event in [SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(tracker)), ActionExecuted(self.name()),
+                  *additional_events]:
+        clone.update(event)
+    return clone
+
+
 def install() -> None:
-    """Make ``DialogueStateTracker.copy`` copy the state (idempotent)."""
+    """Make trackers, forms' temporary trackers and slots copy state, not replay (idempotent)."""
+    from rasa.core.actions.forms import FormAction
+
     if DialogueStateTracker.copy is copy:
         return
     _original["copy"] = DialogueStateTracker.copy
+    _original["_temporary_tracker"] = FormAction._temporary_tracker
     DialogueStateTracker.copy = copy  # type: ignore[assignment]
+    FormAction._temporary_tracker = temporary_tracker  # type: ignore[assignment]
+    Slot.__copy__ = copy_slot  # type: ignore[attr-defined]
 
 
 def uninstall() -> None:
-    """Give Rasa its own ``copy`` back (tests)."""
+    """Give Rasa its own ``copy``, ``_temporary_tracker`` and slot copy back (tests)."""
+    from rasa.core.actions.forms import FormAction
+
     if "copy" in _original:
         DialogueStateTracker.copy = _original.pop("copy")  # type: ignore[assignment]
+        FormAction._temporary_tracker = _original.pop("_temporary_tracker")  # type: ignore[assignment]
+    if "__copy__" in Slot.__dict__:
+        del Slot.__copy__  # type: ignore[attr-defined]

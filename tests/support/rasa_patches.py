@@ -12,8 +12,10 @@ def patched_attributes() -> List[Tuple[Any, str]]:
     import rasa.core.run
     from rasa.core import agent, processor
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions.forms import FormAction
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.events import Event
+    from rasa.shared.core.slots import Slot
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.shared.nlu.training_data.message import Message
     from rasa.utils.endpoints import EndpointConfig
@@ -23,10 +25,15 @@ def patched_attributes() -> List[Tuple[Any, str]]:
             (EndpointConfig, "session"), (rasa.core.run, "close_resources"), (RemoteAction, "_action_call_format"),
             (DialogueStateTracker, "past_states"), (DialogueStateTracker, "copy"), (Event, "resolve_by_type"),
             (RulePolicy, "_get_possible_keys"), (RasaModel, "_rasa_predict"),
-            (Message, "_combine_features")]
+            (Message, "_combine_features"), (FormAction, "_temporary_tracker"), (Slot, "__copy__")]
 
 
 def keep_rasa_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Have ``monkeypatch`` restore every patched attribute when the test ends."""
+    """Have ``monkeypatch`` restore every patched attribute when the test ends (an attribute that
+    Rasa's class does not have, such as ``Slot.__copy__``, is removed again)."""
     for owner, name in patched_attributes():
-        monkeypatch.setattr(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+        if isinstance(owner, type) and name not in owner.__dict__:
+            monkeypatch.setattr(owner, name, None, raising=False)  # undone by deleting it
+            monkeypatch.delattr(owner, name)
+        else:
+            monkeypatch.setattr(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
