@@ -11,7 +11,7 @@
 * :mod:`integrations.endpoint_sessions` — action server calls over kept-alive connections, their
   bodies encoded with ujson, instead of a new HTTP session and connection per call;
 * :mod:`integrations.state_cache` — a tracker's dialogue states worked out once per prediction,
-  not once per policy;
+  not once per policy, and the events Rasa applies walked only where they were appended;
 * :mod:`integrations.event_types` — an event's class found from a table, not a walk of every
   subclass of ``Event`` per event read;
 * :mod:`integrations.rule_keys` — the rule policy's rules reversed once, and the walk back

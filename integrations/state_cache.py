@@ -17,17 +17,37 @@ arguments, and a later prediction feeds them only the events appended since. Ras
 reproduced step by step with Rasa's own helpers; whenever the events Rasa applies
 (``applied_events``: reverted turns and restarts removed) are not the ones already fed plus new
 ones, the states are worked out again from the start.
+
+The events Rasa applies are themselves worked out by a walk of the whole conversation
+(``DialogueStateTracker.applied_events``: an ``isinstance`` test of each event against Rasa's
+abstract event classes), which every prediction, the session check and the look for the last
+action ask for again. :func:`applied_events` keeps the walk's result on the tracker with the
+number of events it covered, and walks only the events appended since; when those bring the name
+of a loop not seen before (Rasa's walk treats earlier executions of a loop's action by whether its
+name is among all the conversation's loops), or the events are not the ones walked plus new ones,
+it walks the whole conversation again. The kept result is never edited: each call builds its
+own list. A tracker with a capped history takes Rasa's walk.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import itertools
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from rasa.shared.core.constants import PREVIOUS_ACTION
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
 
 CACHE_ATTRIBUTE = "_past_states_cache"
 REPLAY_ATTRIBUTE = "_past_states_replays"
+APPLIED_ATTRIBUTE = "_applied_events_walk"
 _original: Dict[str, Callable[..., Any]] = {}
 
 
@@ -134,19 +154,65 @@ def past_states(self: Any, domain: Any, omit_unset_slots: bool = False, ignore_r
     return _copy(entry[2])
 
 
+def _walk(tracker: Any, events: List[Any], loops: FrozenSet[str], applied: List[Any]) -> None:
+    """The body of Rasa 3.6's ``applied_events`` loop over ``events``, appending to ``applied``."""
+    for event in events:
+        if isinstance(event, (Restarted, SessionStarted)):
+            applied.clear()
+        elif isinstance(event, ActionReverted):
+            tracker._undo_till_previous(ActionExecuted, applied)
+        elif isinstance(event, UserUtteranceReverted):
+            tracker._undo_till_previous(UserUttered, applied)
+            tracker._undo_till_previous(ActionExecuted, applied)
+        elif (isinstance(event, ActionExecuted) and event.action_name in loops
+              and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)):
+            tracker._undo_till_previous_loop_execution(event.action_name, applied)
+        else:
+            applied.append(event)
+
+
+def applied_events(self: Any) -> List[Any]:
+    """``DialogueStateTracker.applied_events``, walking only the events appended since the last call."""
+    events = self.events
+    if getattr(events, "maxlen", 0) is not None:  # a capped history, or not Rasa's deque
+        return _original["applied_events"](self)
+    count = len(events)
+    kept = self.__dict__.get(APPLIED_ATTRIBUTE)  # (events walked, their first and last, loop names, result)
+    if kept is not None and (kept[0] > count or (kept[0] and (events[kept[0] - 1] is not kept[1][1]
+                                                              or events[0] is not kept[1][0]))):
+        kept = None
+    if kept is not None and kept[0] == count:
+        return list(kept[3])
+    new = list(itertools.islice(events, kept[0] if kept else 0, None))
+    names = frozenset(event.name for event in new if isinstance(event, ActiveLoop) and event.name)
+    if kept is None or not names <= kept[2]:
+        if kept is not None:  # a new loop: Rasa's walk would treat earlier events differently
+            new = list(events)
+            names = frozenset(event.name for event in new if isinstance(event, ActiveLoop) and event.name)
+        kept = (0, (None, None), names, ())
+    applied = list(kept[3])
+    _walk(self, new, kept[2], applied)
+    ends = (events[0], events[-1]) if count else (None, None)
+    self.__dict__[APPLIED_ATTRIBUTE] = (count, ends, kept[2], tuple(applied))
+    return applied
+
+
 def install() -> None:
-    """Make ``DialogueStateTracker.past_states`` cached (idempotent)."""
+    """Make ``DialogueStateTracker.past_states`` and ``applied_events`` kept per tracker (idempotent)."""
     from rasa.shared.core.trackers import DialogueStateTracker
 
     if DialogueStateTracker.past_states is past_states:
         return
     _original["past_states"] = DialogueStateTracker.past_states
+    _original["applied_events"] = DialogueStateTracker.applied_events
     DialogueStateTracker.past_states = past_states  # type: ignore[assignment]
+    DialogueStateTracker.applied_events = applied_events  # type: ignore[assignment]
 
 
 def uninstall() -> None:
-    """Give Rasa its own ``past_states`` back (tests)."""
+    """Give Rasa its own ``past_states`` and ``applied_events`` back (tests)."""
     from rasa.shared.core.trackers import DialogueStateTracker
 
     if "past_states" in _original:
         DialogueStateTracker.past_states = _original.pop("past_states")  # type: ignore[assignment]
+        DialogueStateTracker.applied_events = _original.pop("applied_events")  # type: ignore[assignment]

@@ -23,7 +23,8 @@ def patched_attributes() -> List[Tuple[Any, str]]:
 
     return [(RemoteAction, "_validate_action_result"), (agent, "load_from_server"), (processor, "DaskGraphRunner"),
             (EndpointConfig, "session"), (rasa.core.run, "close_resources"), (RemoteAction, "_action_call_format"),
-            (DialogueStateTracker, "past_states"), (DialogueStateTracker, "copy"), (Event, "resolve_by_type"),
+            (DialogueStateTracker, "past_states"), (DialogueStateTracker, "applied_events"),
+            (DialogueStateTracker, "copy"), (Event, "resolve_by_type"),
             (RulePolicy, "_get_possible_keys"), (RasaModel, "_rasa_predict"),
             (Message, "_combine_features"), (FormAction, "_temporary_tracker"), (Slot, "__copy__")]
 
