@@ -45,12 +45,14 @@ from typing import Any, Callable, Dict, List
 
 from rasa.shared.constants import DEFAULT_SENDER_ID
 from rasa.shared.core.constants import REQUESTED_SLOT
-from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, Restarted, SlotSet, UserUttered
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import AnySlotDict, DialogueStateTracker
 
 _original: Dict[str, Callable[..., Any]] = {}
 _VALUE = ("_value", "_has_been_set")  # a slot's attributes that events set; the others are its settings
+_ABSENT = object()
+_RESTART_KINDS: Dict[type, bool] = {}  # event class → whether it is a Restarted
 
 
 def _event_or_empty(value: Any, events: Any, empty: Callable[[], Any]) -> Any:
@@ -89,22 +91,37 @@ def copy_slot(self: Any) -> Any:
 
 
 def _domain_slots(slots: Dict[str, Any], domain_slots: List[Any]) -> bool:
-    """Whether ``slots`` are copies of ``domain_slots``: names in order, classes and settings."""
+    """Whether ``slots`` are copies of ``domain_slots``: names in order, classes and settings (a
+    copy holds the same setting objects, so identity answers before equality is asked)."""
     if len(slots) != len(domain_slots):
         return False
     for (name, slot), own in zip(slots.items(), domain_slots):
         mine, theirs = slot.__dict__, own.__dict__
-        if (name != own.name or type(slot) is not type(own) or mine.keys() != theirs.keys()
-                or any(mine[key] != value for key, value in theirs.items() if key not in _VALUE)):
+        if name != own.name or type(slot) is not type(own) or len(mine) != len(theirs):
             return False
+        for key, value in theirs.items():
+            held = mine.get(key, _ABSENT)
+            if held is not value and key not in _VALUE and (held is _ABSENT or held != value):
+                return False
     return True
+
+
+def _restarted(events: Any) -> bool:
+    """Whether a ``Restarted`` event is among ``events`` (Rasa's ``isinstance``, by type, remembered)."""
+    for kind in set(map(type, events)):
+        known = _RESTART_KINDS.get(kind)
+        if known is None:
+            known = _RESTART_KINDS[kind] = issubclass(kind, Restarted)
+        if known:
+            return True
+    return False
 
 
 def temporary_tracker(self: Any, current_tracker: Any, additional_events: List[Event], domain: Any) -> Any:
     """``FormAction._temporary_tracker`` from the tracker's state (see the module docstring)."""
     tracker = current_tracker
     if (type(tracker) is not DialogueStateTracker or isinstance(tracker.slots, AnySlotDict)
-            or tracker._max_event_history is not None or tracker.idx_after_latest_restart()
+            or tracker._max_event_history is not None or _restarted(tracker.events)
             or not _domain_slots(tracker.slots, domain.slots)):
         return _original["_temporary_tracker"](self, current_tracker, additional_events, domain)
     clone = copy(tracker)
