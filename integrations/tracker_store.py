@@ -12,7 +12,9 @@ These costs of Rasa's store are cut (issue 15), with the same rows read and writ
 * saving does not count the stored events again: the store remembers, for each tracker object
   it loaded or saved, how many of its events are stored (a copy of a tracker is a different
   object and falls back to Rasa's count query), masks only the new events, and inserts them in
-  one statement;
+  one statement. A tracker the store did not load, saved after a load that found no events of
+  its conversation (Rasa's new conversation: ``create_tracker`` right after ``retrieve``, under
+  the conversation's lock), has none stored, as Rasa's count would say, and is not counted either;
 * each statement is its own transaction: a load is one ``SELECT`` and a save one ``INSERT`` of
   all its rows, without the ``BEGIN`` and ``COMMIT``/``ROLLBACK`` round trips around each, which
   block Rasa's event loop (a save stays all or nothing: one statement). Rasa's engine is replaced
@@ -33,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import weakref
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, SlotSet
@@ -81,6 +83,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                                                      **engine_kwargs))
         self.sessionmaker.configure(bind=self.engine)
         self._stored: Dict[int, int] = {}
+        self._found_none: Set[str] = set()  # conversations whose last load here found no events
         self._queries: Dict[bool, Select] = {flag: self._data_query(flag) for flag in (False, True)}
         self._insert: Insert = insert(self.SQLEvent.__table__)
 
@@ -108,6 +111,10 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             rows = session.execute(self._queries[fetch_events_from_all_sessions], {"sender": sender_id}).scalars()
             events = [json.loads(data) for data in rows]
+        if events:
+            self._found_none.discard(sender_id)
+        else:
+            self._found_none.add(sender_id)
         if not (self.domain and events):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -118,6 +125,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     def _stored_count(self, session: Any, tracker: DialogueStateTracker, held: int) -> int:
         """How many of the tracker's events are stored: remembered, or counted as Rasa does."""
         stored = self._stored.get(id(tracker))
+        if stored is None and tracker.sender_id in self._found_none:
+            stored = 0
         if stored is None or stored > held:
             stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
         return stored
@@ -138,4 +147,5 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                      "action_name": data.get("name"), "data": json.dumps(data)}
                     for event, data in zip(new, masked)])
                 session.commit()
+        self._found_none.discard(tracker.sender_id)
         self._remember(tracker, len(events))

@@ -17,6 +17,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 
 from bot.cli.runtime import tracker_store_endpoint
@@ -146,3 +147,25 @@ def test_the_stores_connections_commit_as_configured(pg_url: str) -> None:
         assert conn.execute(show).scalar() == "on"
     with pytest.raises(ValueError, match="synchronous_commit"):
         _store(MaskingSQLTrackerStore, pg_url, "sometimes")
+
+
+def test_a_new_conversation_is_saved_without_counting(db_url: str) -> None:
+    store = _store(MaskingSQLTrackerStore, db_url)
+    statements: List[str] = []
+    sa_event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2].lower()))
+    tracker = asyncio.run(store.get_or_create_tracker("new", append_action_listen=True))  # Rasa's create_tracker
+    for turn in _turns():
+        for item in turn:
+            tracker.update(item)
+        asyncio.run(store.save(tracker))
+    assert not [s for s in statements if "count(" in s]
+    assert len(_rows(store, "new")) == 13
+    asyncio.run(store.retrieve("elsewhere"))  # found nothing here, then written by another process
+    other = _store(MaskingSQLTrackerStore, db_url)
+    asyncio.run(other.save(DialogueStateTracker.from_events("elsewhere", _turns()[0], DOMAIN.slots)))
+    reloaded = asyncio.run(store.retrieve("elsewhere"))  # a load that finds events forgets the empty one
+    assert reloaded is not None
+    unknown = copy.deepcopy(reloaded)
+    unknown.update(BotUttered("them", timestamp=9.0))
+    asyncio.run(store.save(unknown))  # not remembered and not known empty: counted, as Rasa does
+    assert [r["data"].get("text") for r in _rows(store, "elsewhere")] == [None, f"tra cuu ho so {CODE}", "them"]
