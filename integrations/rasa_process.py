@@ -21,7 +21,9 @@
 * :mod:`integrations.sparse_features` — a message's sparse features joined in one ``hstack``;
 * :mod:`integrations.tracker_copy` — the tracker Rasa copies before each action, and the
   temporary tracker a form validates with, built from the tracker's state, not by replaying the
-  conversation; a slot copied without ``copy``'s generic path.
+  conversation; a slot copied without ``copy``'s generic path;
+* :mod:`integrations.log_copies` — the deep copies Rasa makes for its debug lines made only when
+  debug lines are written.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -37,6 +39,7 @@ def install() -> None:
         endpoint_sessions,
         event_types,
         graph_runner,
+        log_copies,
         model_pull,
         rule_keys,
         sparse_features,
@@ -55,3 +58,4 @@ def install() -> None:
     tf_predict.install()
     sparse_features.install()
     tracker_copy.install()
+    log_copies.install()

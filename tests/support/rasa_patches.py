@@ -9,6 +9,8 @@ import pytest
 
 def patched_attributes() -> List[Tuple[Any, str]]:
     """(owner, attribute) of every Rasa attribute the Rasa-process adjustments replace."""
+    import importlib
+
     import rasa.core.run
     from rasa.core import agent, processor
     from rasa.core.actions.action import RemoteAction
@@ -21,12 +23,15 @@ def patched_attributes() -> List[Tuple[Any, str]]:
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.tensorflow.models import RasaModel
 
+    from integrations import log_copies
+
     return [(RemoteAction, "_validate_action_result"), (agent, "load_from_server"), (processor, "DaskGraphRunner"),
             (EndpointConfig, "session"), (rasa.core.run, "close_resources"), (RemoteAction, "_action_call_format"),
             (DialogueStateTracker, "past_states"), (DialogueStateTracker, "applied_events"),
             (DialogueStateTracker, "copy"), (Event, "resolve_by_type"),
             (RulePolicy, "_get_possible_keys"), (RasaModel, "_rasa_predict"),
-            (Message, "_combine_features"), (FormAction, "_temporary_tracker"), (Slot, "__copy__")]
+            (Message, "_combine_features"), (FormAction, "_temporary_tracker"), (Slot, "__copy__")] + [
+        (importlib.import_module(name), "copy") for name in log_copies.MODULES]
 
 
 def keep_rasa_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
