@@ -20,8 +20,8 @@ ones, the states are worked out again from the start.
 
 The events Rasa applies are themselves worked out by a walk of the whole conversation
 (``DialogueStateTracker.applied_events``: an ``isinstance`` test of each event against Rasa's
-abstract event classes), which every prediction, the session check and the look for the last
-action ask for again. :func:`applied_events` keeps the walk's result on the tracker with the
+abstract event classes), which every prediction, the session check and each look for the last
+user message ask for again. :func:`applied_events` keeps the walk's result on the tracker with the
 number of events it covered, and walks only the events appended since; when those bring the name
 of a loop not seen before (Rasa's walk treats earlier executions of a loop's action by whether its
 name is among all the conversation's loops), or the events are not the ones walked plus new ones,
