@@ -16,7 +16,7 @@ from bot.catalogue.units import UnitService
 from bot.conversations.handoff import request_handoff
 from bot.conversations.handoff_desk import held_by_agent
 from bot.conversations.office_hours import next_staffed
-from bot.db.session import session_scope
+from bot.db.session import read_scope
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def answer_contact(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
     place = latest_entity(tracker, "place")
     text = tracker.latest_message.get("text") or ""
     try:
-        with session_scope() as session:
+        with read_scope() as session:
             units = UnitService(session)
             centre = units.province_centre()
             match = units.find(place) if place else None

@@ -17,7 +17,7 @@ from actions.common import fragment, hotline, latest_entity
 from actions.contact import answer_contact
 from bot.catalogue.query import topic
 from bot.catalogue.service import CatalogueService, Match
-from bot.db.session import session_scope
+from bot.db.session import read_scope
 from bot.settings import get_settings
 from bot.text.normalize import fold
 
@@ -133,7 +133,7 @@ def answer_procedure(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
                      aspect: str) -> List[EventType]:
     """Utter the answer about ``aspect`` of the procedure the message (or its context) names."""
     try:
-        with session_scope() as session:
+        with read_scope() as session:
             service = CatalogueService(session)
             code, matches, query = resolve_procedure(service, tracker)
             if code is None and (not matches or matches[0].score < 1.0) and CONTACT_RE.search(
@@ -221,7 +221,7 @@ class ActionSearchProcedures(Action):
         previous = tracker.get_slot("search_scope")
         next_page = raw.strip().startswith("/search_procedures") and not field_text  # the "Xem tiếp" button
         try:
-            with session_scope() as session:
+            with read_scope() as session:
                 service = CatalogueService(session)
                 field = service.find_field(field_text or raw) if not next_page else None
                 if field or level:

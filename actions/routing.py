@@ -28,7 +28,7 @@ from actions.procedures import (
 )
 from bot.catalogue.query import aspect_words, topic
 from bot.catalogue.service import CatalogueService
-from bot.db.session import session_scope
+from bot.db.session import read_scope
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ async def route_bare_answer(dispatcher: CollectingDispatcher, tracker: Tracker,
     code, matches = None, []
     if WORD_RE.search(topic(text)):
         try:
-            with session_scope() as session:
+            with read_scope() as session:
                 code, matches = CatalogueService(session).resolve(text)
         except SQLAlchemyError:
             logger.exception("catalogue unavailable for a bare answer")
@@ -124,7 +124,7 @@ def names_procedure(tracker: Tracker) -> bool:
     if not WORD_RE.search(topic(text)):
         return False
     try:
-        with session_scope() as session:
+        with read_scope() as session:
             return CatalogueService(session).asks_procedure(text)
     except SQLAlchemyError:
         logger.exception("catalogue unavailable for an unplaced message")

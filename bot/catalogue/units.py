@@ -122,10 +122,10 @@ def hotline(session: Session, agency_name: Optional[str] = None, fallback: Optio
 
 def hotline_or_fallback(agency_name: Optional[str] = None) -> str:
     """:func:`hotline` in its own session; the setting when the database cannot be read (logged)."""
-    from bot.db.session import session_scope
+    from bot.db.session import read_scope
 
     try:
-        with session_scope() as session:
+        with read_scope() as session:
             return hotline(session, agency_name)
     except Exception:  # noqa: BLE001 - the database may be the thing that is down
         logger.warning("hotline lookup failed; using the setting")
