@@ -23,9 +23,7 @@
   temporary tracker a form validates with, built from the tracker's state, not by replaying the
   conversation; a slot copied without ``copy``'s generic path;
 * :mod:`integrations.log_copies` — the deep copies Rasa makes for its debug lines made only when
-  debug lines are written;
-* :mod:`integrations.parse_ahead` — a lone turn's NLU parse run in a thread of its own beside the
-  tracker load, not after it.
+  debug lines are written.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -43,7 +41,6 @@ def install() -> None:
         graph_runner,
         log_copies,
         model_pull,
-        parse_ahead,
         rule_keys,
         sparse_features,
         state_cache,
@@ -62,4 +59,3 @@ def install() -> None:
     sparse_features.install()
     tracker_copy.install()
     log_copies.install()
-    parse_ahead.install()
