@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator, List
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from actions.common import hotline
 from actions.contact import ActionContact
@@ -59,8 +59,8 @@ def test_the_hotline_is_read_without_a_transaction_and_sees_a_committed_change(c
     before = hotline()
     assert commits == [] and before
     with session_scope() as session:   # staff change the centre's hotline
-        centre = session.query(Agency).filter(Agency.level == "province", Agency.hotline.is_not(None)) \
-            .order_by(Agency.id).first()
+        centre = session.execute(select(Agency).where(Agency.level == "province", Agency.hotline.is_not(None))
+                                 .order_by(Agency.id).limit(1)).scalar_one()
         centre.hotline = "0216 999 9999"
     commits.clear()
     assert hotline() == "0216 999 9999" and commits == []
