@@ -1,27 +1,20 @@
 """In-process procedure search over the whole catalogue (issue 12).
 
 A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields weigh less), built once
-from plain records, so the results are the same whatever the database (SQLite or PostgreSQL: no full-text search of the
-database is used). Unknown words of a question are corrected against the catalogue's vocabulary with ``rapidfuzz``;
-everyday words ("bằng lái", "cà vẹt", "passport") add the official terms (:data:`bot.catalogue.search_text.COLLOQUIAL`,
-loaded from ``data/search_vocabulary.yml``). A word a name repeats counts once; numbers lose leading zeros. The
-candidates are re-ranked by how much of the question they explain and how much of their name the question says, with
-the named level ("ở tỉnh", "cấp xã") as a soft boost and the province's own (curated) procedures, then the shorter
-(more general) name, first on ties. A character n-gram TF-IDF cosine (:mod:`bot.catalogue.search_char`) is fused into
-the re-rank and adds candidates (typos, words run together). Records of the same name but the level note are one hit
-(:meth:`ProcedureIndex._collapse`); names that differ by diacritics ("thuê" / "thuế") are not the same name. A record's
-search hints (everyday phrases, ``data/search_hints.yml``) are name variants, and their words the name lacks add to its
-BM25 score; another province's record scores a little less and is never the answer.
-
-A typo-corrected word counts less than a written one (a short word is corrected only by one dropped letter), the
-action said ("mất", "đổi") favours the names that carry it out, and abbreviations of the names ("GTGT") are indexed
-under the words they stand for. A word the citizen wrote with diacritics that a name holds only as another word
-("thuê" against "thuế", "lái" against "lại") costs that name a little. A sibling's trailing qualifier ("... đối với
-...") earns a little when said and costs a little when not.
-
-:meth:`ProcedureIndex.decide` turns hits into ``sure`` (one answer), ``choose`` (top-3 buttons), ``maybe`` (not
-found for sure, top 3 offered) or ``none`` ("not in the catalogue"); the rule is :mod:`bot.catalogue.search_decide`,
-the plain records and their loading :mod:`bot.catalogue.search_records`.
+from plain records, so the results are the same on SQLite and PostgreSQL. Unknown words of a question are corrected
+against the catalogue's vocabulary with ``rapidfuzz`` (a corrected word counts less than a written one); everyday words
+("bằng lái", "cà vẹt") add the official terms (``data/search_vocabulary.yml``, :mod:`bot.catalogue.search_text`). A
+word a name repeats counts once; numbers lose leading zeros; name abbreviations ("GTGT") are indexed as their words.
+Candidates are re-ranked by how much of the question they explain and how much of their name the question says, with
+the named level ("ở tỉnh", "cấp xã") as a soft boost, the action said ("mất", "đổi") favouring the names that carry it
+out, a word written with diacritics that a name holds only as another word ("thuê"/"thuế") and a sibling's unsaid
+qualifier ("... đối với ...") costing a little, and the province's own records, then the shorter name, first on ties.
+Two similarity signals are fused into the re-rank and add candidates, without counting as evidence that a procedure
+was found: a character n-gram cosine with names (:mod:`.search_char`: typos, words run together) and the best cosine
+with one phrase of a record, hints included (:mod:`.search_phrase`). Same-named records are one hit (:meth:`_collapse`).
+Search hints (``data/search_hints.yml``) are name variants whose words the name lacks add to its BM25 score; another
+province's record scores a little less and is never the answer. :meth:`ProcedureIndex.decide` turns hits into ``sure``,
+``choose`` (top-3 buttons), ``maybe`` or ``none`` (:mod:`.search_decide`); records load in :mod:`.search_records`.
 """
 
 from __future__ import annotations
@@ -40,6 +33,7 @@ from bot.catalogue.search_char import CharIndex
 from bot.catalogue.search_cover import Key, best_share, cover_key, share
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_hint_words import hint_words as words_of_hint
+from bot.catalogue.search_phrase import PhraseIndex
 from bot.catalogue.search_records import SearchRecord, is_local_row, records_from_files, records_from_session
 from bot.text.normalize import fold
 
@@ -50,6 +44,7 @@ ALIAS_WEIGHT, FIELD_WEIGHT, HINT_WEIGHT = 1.0, 0.25, 0.5   # BM25: a hint adds o
 HINT_NAME_MIN = 0.25   # a hint counts as the name said from this share on (a word in passing is no name)
 CANDIDATES = 100
 CHAR_CANDIDATES, W_CHAR, CHAR_FLOOR = 30, 0.15, 0.5   # a cosine below the floor counts as weak
+W_PHRASE, PHRASE_FLOOR = 0.2, 0.3   # the best phrase of a candidate: its name, an alias or a hint
 UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its strongest word (an abbreviation 1 more)
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
@@ -124,6 +119,7 @@ class ProcedureIndex:
         self._fix_weight: Dict[str, float] = {}        # a corrected word: how much it counts
         self._idx: Dict[str, int] = {}
         self._char: Optional[CharIndex] = None
+        self._phrase: Optional[PhraseIndex] = None
         self._group: List[int] = []                    # per record: its group (same name but the level)
         self._members: List[List[int]] = []            # per group: its records
         self._contested: List[List[int]] = []          # per record: other groups whose name it has as alias
@@ -189,6 +185,7 @@ class ProcedureIndex:
                                 cover_key(qualifier, self._idf_of) if qualifier else None))
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
+        self._phrase = PhraseIndex([(r.name, *r.aliases, *r.hints) for r in self.records])
         return self
 
     def __len__(self) -> int:
@@ -277,6 +274,10 @@ class ProcedureIndex:
             return q, []
         best_bm25 = float(scores[top].max()) or 1.0
         best_char = max(float(char_scores[top].max()), CHAR_FLOOR)
+        phrase_scores = np.zeros(len(scores), dtype=np.float32)
+        if self._phrase is not None:
+            phrase_scores[top] = self._phrase.scores(" ".join(q.said), top)
+        best_phrase = max(float(phrase_scores[top].max()), PHRASE_FLOOR)
         # the question's terms that can count: known to the catalogue, or content words it lacks
         told = set(st.terms(q.said + ["|"] + q.effective))   # what the citizen said; with the ordinary cases:
         said_terms = told | set(st.terms(" | ".join(st.DEFAULTS).split()))
@@ -315,7 +316,7 @@ class ProcedureIndex:
             n_name = best_share(plain[:self._official[i]], said_terms)   # the name and aliases alone
             n_hint = best_share(plain[self._official[i]:], said_terms)   # a hint: a longer phrase
             n_cov = max(n_name, n_hint if n_hint >= HINT_NAME_MIN else 0.0)
-            char = W_CHAR * float(char_scores[i]) / best_char
+            char = W_CHAR * float(char_scores[i]) / best_char + W_PHRASE * float(phrase_scores[i]) / best_phrase
             score = W_QUERY * q_rank + W_NAME * n_rank + W_BM25 * float(scores[i]) / best_bm25 + char
             rec_level = self._name_level[i] or rec.level
             if q.level and rec_level:

@@ -88,7 +88,7 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
         return Decision("none", reason="no match")
     hits = tuple(h for h, _ in ranked[:3])
     top, (q_cov, n_cov, char, ambiguous, n_name) = ranked[0]
-    words = top.score - char   # found-or-not is for the words to say, not the letters
+    words = top.score - char   # found-or-not is for the words to say, not letter or phrase likeness
     if words < MAYBE_FROM:
         return Decision("none", hits, reason=f"best word score {words:.2f} < {MAYBE_FROM}")
     shown = max(c[0] for _, c in ranked[:3])   # the buttons: one of them may explain what the best does not
