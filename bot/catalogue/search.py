@@ -9,12 +9,11 @@ Candidates are re-ranked by how much of the question they explain and how much o
 the named level ("ở tỉnh", "cấp xã") as a soft boost, the action said ("mất", "đổi") favouring the names that carry it
 out, a word written with diacritics that a name holds only as another word ("thuê"/"thuế") and a sibling's unsaid
 qualifier ("... đối với ...") costing a little, and the province's own records, then the shorter name, first on ties.
-Two similarity signals are fused into the re-rank and add candidates, without counting as evidence that a procedure
-was found: a character n-gram cosine with names (:mod:`.search_char`: typos, words run together) and the best cosine
-with one phrase of a record, hints included (:mod:`.search_phrase`). Same-named records are one hit (:meth:`_collapse`).
-Search hints (``data/search_hints.yml``) are name variants whose words the name lacks add to its BM25 score; another
-province's record scores a little less and is never the answer. :meth:`ProcedureIndex.decide` turns hits into ``sure``,
-``choose`` (top-3 buttons), ``maybe`` or ``none`` (:mod:`.search_decide`); records load in :mod:`.search_records`.
+Two similarities are fused into the re-rank, never as evidence of a find: a character n-gram cosine with names, which
+adds candidates (:mod:`.search_char`: typos, words run together), and a candidate's best cosine with one of its phrases
+(:mod:`.search_phrase`: names, aliases, hints without places). Same-named records are one hit (:meth:`_collapse`);
+hints (``data/search_hints.yml``) are name variants whose words the name lacks add to BM25; another province's record
+scores less, never the answer. :meth:`decide` gives ``sure``, ``choose``, ``maybe`` or ``none`` (:mod:`.search_decide`).
 """
 
 from __future__ import annotations
@@ -119,7 +118,7 @@ class ProcedureIndex:
         self._fix_weight: Dict[str, float] = {}        # a corrected word: how much it counts
         self._idx: Dict[str, int] = {}
         self._char: Optional[CharIndex] = None
-        self._phrase: Optional[PhraseIndex] = None
+        self._phrase = PhraseIndex([])
         self._group: List[int] = []                    # per record: its group (same name but the level)
         self._members: List[List[int]] = []            # per group: its records
         self._contested: List[List[int]] = []          # per record: other groups whose name it has as alias
@@ -185,7 +184,8 @@ class ProcedureIndex:
                                 cover_key(qualifier, self._idf_of) if qualifier else None))
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
-        self._phrase = PhraseIndex([(r.name, *r.aliases, *r.hints) for r in self.records])
+        self._phrase = PhraseIndex([(r.name, *r.aliases, *map(" ".join, words[len(words) - len(r.hints):]))
+                                    for r, words in zip(self.records, self._name_words)])   # hints without places
         return self
 
     def __len__(self) -> int:
@@ -275,8 +275,7 @@ class ProcedureIndex:
         best_bm25 = float(scores[top].max()) or 1.0
         best_char = max(float(char_scores[top].max()), CHAR_FLOOR)
         phrase_scores = np.zeros(len(scores), dtype=np.float32)
-        if self._phrase is not None:
-            phrase_scores[top] = self._phrase.scores(" ".join(q.said), top)
+        phrase_scores[top] = self._phrase.scores(" ".join(q.said), top)
         best_phrase = max(float(phrase_scores[top].max()), PHRASE_FLOOR)
         # the question's terms that can count: known to the catalogue, or content words it lacks
         told = set(st.terms(q.said + ["|"] + q.effective))   # what the citizen said; with the ordinary cases:

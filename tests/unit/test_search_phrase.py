@@ -89,3 +89,12 @@ def test_the_phrase_signal_ranks_but_is_no_evidence_of_a_find(monkeypatch):
     words_without = {h.code: h.score - c[2] for h, c in without}
     assert words_with == pytest.approx(words_without, abs=1e-3)      # found-or-not: the words decide, not the likeness
     assert {h.code: h.score for h, _ in ranked} != {h.code: h.score for h, _ in without}
+
+
+def test_a_hints_place_names_are_no_part_of_its_phrase():
+    """"hồ Thác Bà" in a hint would make any question naming the lake like it: the phrase leaves it out."""
+    def phrase_score(hint):
+        index = ProcedureIndex.build([SearchRecord("P1", "Cấp giấy phép nuôi trồng thủy sản", (), "Thủy sản",
+                                                   "commune", False, (hint,))])
+        return index._phrase.scores("nha e o Thac Ba", np.array([0]))[0]
+    assert phrase_score("thả lồng cá trên hồ Thác Bà") == pytest.approx(phrase_score("thả lồng cá trên hồ"))
