@@ -209,7 +209,8 @@ def main(argv: Sequence[str] = ()) -> int:
         return 0
     rows = []
     for name, subset in sets.items():
-        rows.append((f"index (BM25 + char n-grams + phrases + rapidfuzz), {name}", evaluate(index_runner(index), subset), build))
+        rows.append((f"index (BM25 + char n-grams + phrases + rapidfuzz), {name}",
+                     evaluate(index_runner(index), subset), build))
     run, bm_build = bm25s_runner(records)
     if run is not None:
         for name, subset in split(cases).items():
