@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 from bot.catalogue import search_text as st
 from bot.catalogue.search_bm25 import invert
 from bot.catalogue.search_char import CharIndex
-from bot.catalogue.search_cover import Key, best_share, cover_key, share
+from bot.catalogue.search_cover import Key, best_share, cover_key, coverage, share
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_hint_words import hint_words as words_of_hint
 from bot.catalogue.search_phrase import PhraseIndex
@@ -110,6 +110,7 @@ class ProcedureIndex:
         self._accented: List[FrozenSet[str]] = []       # per record: its words written with diacritics
         self._folded_accented: List[FrozenSet[str]] = []   # and those words folded
         self._all_terms: List[FrozenSet[str]] = []
+        self._official_terms: List[FrozenSet[str]] = []   # the name's, aliases' and field's: no hint's
         self._distinctive: List[FrozenSet[str]] = []
         self._core_distinctive: List[FrozenSet[str]] = []   # in the name's core (before qualifiers, lists)
         self._name_level: List[Optional[str]] = []
@@ -150,7 +151,8 @@ class ProcedureIndex:
             accented = frozenset().union(*(st.accented_words(t) for t in (rec.name, *rec.aliases)))
             self._accented.append(accented)
             self._folded_accented.append(frozenset(fold(w) for w in accented))
-            self._all_terms.append(frozenset(t for v in variants + [field_words] + hint_words for t in st.terms(v)))
+            self._official_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
+            self._all_terms.append(self._official_terms[-1] | {t for v in hint_words for t in st.terms(v)})
             self._distinctive.append(st.name_distinctive(st.record_words(st.without_inclusions(rec.name))))
             self._core_distinctive.append(st.name_distinctive(st.core(rec.name)))
             self._name_level.append(st.name_level(variants[0]))
@@ -303,13 +305,11 @@ class ProcedureIndex:
         for i in top:
             i = int(i)
             rec = self.records[i]
-            rec_terms = self._all_terms[i]
-            covered = sum(self._idf_of(t) * conf.get(t, 1.0) for t in content if t in rec_terms)
-            chatted = sum(self._idf_of(t) for t in chat if t in rec_terms)
-            for weight, alts in units:
-                covered += weight * max(sum(self._idf_of(t) for t in a if t in rec_terms) / total
-                                        for a, total in alts)
+            covered, chatted = coverage(self._idf_of, self._all_terms[i], content, conf, chat, units)
+            official, chatted_official = coverage(self._idf_of, self._official_terms[i], content, conf, chat,
+                                                   units)
             q_rank, q_cov = covered / q_weight, (covered - chatted) / d_weight
+            q_official = (official - chatted_official) / d_weight   # explained without the hints: for a sure answer
             as_is, plain, qualifier = self._cover[i]
             n_rank = best_share(as_is, said_terms)
             n_name = best_share(plain[:self._official[i]], said_terms)   # the name and aliases alone
@@ -333,7 +333,7 @@ class ProcedureIndex:
                 score += QUALIFIER_BONUS * said - QUALIFIER_PENALTY * (1 - said) * self._qualifier[i][1]
             if q.accented:   # "thuê" written, the name only has "thuế" ("lái" / "lại" ...): another word
                 score -= ACCENT_PENALTY * self._accent_mismatches(q, i)
-            out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char, n_name)))
+            out.append((Hit(rec.code, rec.name, round(score, 4)), (q_cov, n_cov, char, n_name, q_official)))
         out.sort(key=lambda h: (-h[0].score, not self.records[self._idx[h[0].code]].local, len(h[0].name), h[0].name))
         return q, self._collapse(out, q.level)
 
@@ -352,9 +352,9 @@ class ProcedureIndex:
         last). The coverage tuple gets a fourth item: whether several members remain equally right
         (same level, none the province's own), which keeps the decision from being ``sure``.
         Entries are ``(hit, (share of question, share of name, character part, ambiguous, share of the
-        name without the hints))``."""
+        name without the hints, share of question without the hints))``."""
         seen, out = set(), []
-        for hit, (q_cov, n_cov, char, n_name) in ranked:
+        for hit, (q_cov, n_cov, char, n_name, q_official) in ranked:
             i = self._idx[hit.code]
             g = self._group[i]
             if g in seen:
@@ -367,7 +367,7 @@ class ProcedureIndex:
                 rec = self.records[best]
                 hit = Hit(rec.code, rec.name, hit.score)
                 ambiguous = not rec.local and sum(self._level(m) == self._level(best) for m in members) > 1
-            out.append((hit, (q_cov, n_cov, char, ambiguous, n_name)))
+            out.append((hit, (q_cov, n_cov, char, ambiguous, n_name, q_official)))
         return out
 
     def representative(self, group: int, level: Optional[str], first: int = -1) -> int:

@@ -1,4 +1,5 @@
-"""How much of a procedure's name a question says: the name side of the search's re-rank.
+"""How much of a procedure's name a question says (the name side of the search's re-rank), and how
+much of the question a record's terms explain (:func:`coverage`, the question side).
 
 Each name variant (the name's core, its parentheticals and alternatives, aliases, search hints) is
 reduced once, when the index is built, to its content terms with their IDF weights, so a question
@@ -6,7 +7,7 @@ only sums the weights of the terms it says."""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, Tuple
+from typing import AbstractSet, Callable, Dict, Sequence, Tuple
 
 from bot.catalogue import search_text as st
 
@@ -35,3 +36,14 @@ def share(key: Key, said: set) -> float:
 def best_share(keys: Sequence[Key], said: set) -> float:
     """The largest share over a record's variants (0 without any)."""
     return max((share(k, said) for k in keys), default=0.0)
+
+
+def coverage(idf_of: Callable[[str], float], terms: AbstractSet[str], content: Sequence[str], conf: Dict[str, float],
+             chat: AbstractSet[str], units: Sequence[Tuple[float, list]]) -> Tuple[float, float]:
+    """The question side: summed IDF of the question's content terms (a typo-corrected one at ``conf``) and
+    everyday phrases (each as heavy as its weight, by the best share of one of its alternatives) that a
+    record's ``terms`` hold, and summed IDF of its chat pairs they hold."""
+    covered = sum(idf_of(t) * conf.get(t, 1.0) for t in content if t in terms)
+    for weight, alts in units:
+        covered += weight * max(sum(idf_of(t) for t in a if t in terms) / total for a, total in alts)
+    return covered, sum(idf_of(t) for t in chat if t in terms)

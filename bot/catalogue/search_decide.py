@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
 NONE_BELOW, EXPLAIN_MIN, NAME_MIN = 0.45, 0.25, 0.1
 MAYBE_FROM = 0.40   # a best word score from here to NONE_BELOW: "not found for sure", with the three offered
 SURE_FROM, SURE_MARGIN, CONFLICT_WINDOW = 0.70, 0.10, 0.15
-SURE_QUERY, SURE_NAME, SIGNIFICANT_IDF = 0.8, 0.8, 2.5
+SURE_QUERY, SURE_NAME, SIGNIFICANT_IDF = 0.8, 0.85, 2.5
+SURE_OFFICIAL = 0.6
 CLEAR_MARGIN, CLEAR_QUERY, SURE_NAME_CLEAR = 0.2, 0.95, 0.5
 ACTION_WINDOW = 0.3   # how far below the best a candidate carrying out the action said still counts
 RIVALS = 10   # candidates looked at for a word the best leaves unexplained
@@ -87,7 +88,7 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     if not ranked:
         return Decision("none", reason="no match")
     hits = tuple(h for h, _ in ranked[:3])
-    top, (q_cov, n_cov, char, ambiguous, n_name) = ranked[0]
+    top, (q_cov, n_cov, char, ambiguous, n_name, q_official) = ranked[0]
     words = top.score - char   # found-or-not is for the words to say, not letter or phrase likeness
     if words < MAYBE_FROM:
         return Decision("none", hits, reason=f"best word score {words:.2f} < {MAYBE_FROM}")
@@ -148,9 +149,11 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     # a partial name is enough when the best explains the whole question and stands clear of the rest
     rivals = [h for h, _ in ranked[1:] if not unsaid(index, q, h.code)]
     clear = not rivals or rivals[0].score <= top.score - CLEAR_MARGIN
-    # a sure answer needs the official name (or a curated alias) said: a search hint alone is asked about
-    if q_cov < SURE_QUERY or n_name < (SURE_NAME_CLEAR if clear and q_cov >= CLEAR_QUERY else SURE_NAME):
-        return Decision("choose", hits, reason=f"coverage {q_cov:.2f}/{n_name:.2f}")
+    # a sure answer needs the official name (or a curated alias) said, and the question explained by the
+    # record's own words: what only a search hint says or explains is asked about
+    if (q_cov < SURE_QUERY or q_official < SURE_OFFICIAL
+            or n_name < (SURE_NAME_CLEAR if clear and q_cov >= CLEAR_QUERY else SURE_NAME)):
+        return Decision("choose", hits, reason=f"coverage {q_cov:.2f}/{n_name:.2f}, without hints {q_official:.2f}")
     if top.score < SURE_FROM:
         return Decision("choose", hits, reason=f"best score {top.score:.2f} < {SURE_FROM}")
     # a rival that is a special case the citizen did not ask for ("Đăng ký lại ...") is no rival of

@@ -51,7 +51,7 @@ def test_the_shipped_hints_name_catalogue_codes():
     records = {r.code for r in sr.records_from_files(
         Path(sr.HINTS_FILE).parents[0] / "national" / "procedures.json.gz", None)}
     assert len(hints) > 1000 and set(hints) <= records
-    assert all(1 <= len(p) <= 8 for p in hints.values())
+    assert all(1 <= len(p) <= 10 for p in hints.values())   # four passes: two or three phrases each
 
 
 def test_a_hint_s_place_names_are_no_words_of_the_procedure():
@@ -74,3 +74,27 @@ def test_a_hint_alone_never_makes_a_sure_answer(index):
     decision = index.decide("xe tải nằm gara lâu không chạy")
     assert decision.hits[0].code == "V1" and decision.kind == "choose"
     assert index.decide("xác định xe tạm dừng tham gia giao thông liên tục từ 30 ngày").kind == "sure"
+
+
+def test_what_only_a_hint_explains_makes_no_sure_answer():
+    """The best record's name says the question, and its hints explain the rest: sure only when the
+    record's own words (name, aliases, field) explain enough of it too."""
+    from bot.catalogue.search import Hit
+    from bot.catalogue.search_decide import SURE_OFFICIAL, decide
+
+    name = "Khóa tài khoản định danh điện tử"
+    index = ProcedureIndex.build([SearchRecord("A", name, (), "Cư trú", "commune")])
+    q = index._query("khóa tài khoản định danh điện tử", None)
+
+    def kind(official: float) -> str:
+        return decide(index, q, [(Hit("A", name, 1.2), (1.0, 1.0, 0.0, False, 1.0, official))]).kind
+
+    assert kind(1.0) == "sure"
+    assert kind(SURE_OFFICIAL - 0.05) == "choose"
+
+
+def test_the_coverage_without_hints_leaves_the_hints_words_out():
+    index = ProcedureIndex.build(RECORDS)
+    ranked = dict((h.code, c) for h, c in index._ranked("xe tải nằm gara lâu không chạy", None)[1])
+    q_cov, q_official = ranked["V1"][0], ranked["V1"][5]
+    assert q_cov > q_official      # "gara", "nằm" ... are the hint's, not the name's

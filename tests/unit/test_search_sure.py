@@ -113,9 +113,9 @@ def test_not_found_only_when_none_of_the_buttons_explains_the_question():
     q = index._query("mất điện thoại muốn khóa tài khoản định danh", None)
 
     def ranked(third: float):
-        return [(Hit("B", "Cấp tài khoản định danh", 0.9), (EXPLAIN_MIN - 0.1, 0.6, 0.0, False, 0.6)),
-                (Hit("C", "Mở khóa tài khoản", 0.8), (EXPLAIN_MIN - 0.1, 0.6, 0.0, False, 0.6)),
-                (Hit("A", "Khóa tài khoản định danh điện tử", 0.7), (third, 0.6, 0.0, False, 0.6))]
+        return [(Hit("B", "Cấp tài khoản định danh", 0.9), (EXPLAIN_MIN - 0.1, 0.6, 0.0, False, 0.6, 0.1)),
+                (Hit("C", "Mở khóa tài khoản", 0.8), (EXPLAIN_MIN - 0.1, 0.6, 0.0, False, 0.6, 0.1)),
+                (Hit("A", "Khóa tài khoản định danh điện tử", 0.7), (third, 0.6, 0.0, False, 0.6, third))]
 
     assert decide(index, q, ranked(EXPLAIN_MIN - 0.1)).kind == "none"
     shown = decide(index, q, ranked(EXPLAIN_MIN + 0.2))
@@ -133,7 +133,7 @@ def test_just_under_the_floor_the_three_are_offered_as_a_maybe():
 
     def kind(words: float, char: float = 0.1) -> str:
         return decide(index, q, [(Hit("A", "Khóa tài khoản định danh điện tử", words + char),
-                                  (0.6, 0.6, char, False, 0.6))]).kind
+                                  (0.6, 0.6, char, False, 0.6, 0.6))]).kind
 
     assert MAYBE_FROM < NONE_BELOW
     assert kind(MAYBE_FROM - 0.01) == "none"
