@@ -3,10 +3,10 @@
 Each name, alias and search hint of a record is a phrase of its own; a question is compared with
 each of a candidate record's phrases by the cosine of TF-IDF vectors (folded word unigrams and bigrams,
 three tenths of the weight, and character n-grams within words, the rest), and the record scores its
-best phrase. Where the
-word index sums evidence word by word over all of a record's text, this signal rewards one phrase
-that reads like the whole question ("bố mất, nhận tiền tuất" against a hint of the same situation),
-and it is the one place where a hint's own wording, not only the words its name lacks, counts.
+best phrase. Where the word index sums evidence word by word over all of a record's text, this signal
+rewards one phrase that reads like the whole question ("bố mất, nhận tiền tuất" against a hint of the
+same situation), and it is the one place where a hint's own wording, not only the words its name lacks,
+counts. The search passes a hint as its indexed words (no place names, no function words).
 """
 
 from __future__ import annotations
