@@ -1,19 +1,18 @@
 """In-process procedure search over the whole catalogue (issue 12).
 
 A BM25 index over folded words and adjacent word pairs of procedure names and aliases (fields weigh less), built once
-from plain records, so the results are the same on SQLite and PostgreSQL. Unknown words of a question are corrected
-against the catalogue's vocabulary with ``rapidfuzz`` (a corrected word counts less than a written one); everyday words
-("bằng lái", "cà vẹt") add the official terms (``data/search_vocabulary.yml``, :mod:`bot.catalogue.search_text`). A
-word a name repeats counts once; numbers lose leading zeros; name abbreviations ("GTGT") are indexed as their words.
-Candidates are re-ranked by how much of the question they explain and how much of their name the question says, with
-the named level ("ở tỉnh", "cấp xã") as a soft boost, the action said ("mất", "đổi") favouring the names that carry it
-out, a word written with diacritics that a name holds only as another word ("thuê"/"thuế") and a sibling's unsaid
-qualifier ("... đối với ...") costing a little, and the province's own records, then the shorter name, first on ties.
-Two similarities are fused into the re-rank, never as evidence of a find: a character n-gram cosine with names, which
-adds candidates (:mod:`.search_char`: typos, words run together), and a candidate's best cosine with one of its phrases
+from plain records (the same on SQLite and PostgreSQL). Unknown words are corrected against the catalogue's vocabulary
+with ``rapidfuzz`` (a corrected word counts less); everyday words ("bằng lái", "cà vẹt") add the official terms
+(``data/search_vocabulary.yml``, :mod:`.search_text`). Candidates are re-ranked by how much of the question they explain
+and how much of their name it says, with the level named ("ở tỉnh") a soft boost, the action said ("mất", "đổi")
+favouring the names that carry it out; a word written with diacritics a name holds only as another word ("thuê"/"thuế"),
+a sibling's unsaid qualifier, another province's record and an armed force's own procedure the question does not name
+(:mod:`.search_forces`) cost a little; the province's own records, then the shorter name, come first on ties. Two
+similarities are fused into the re-rank, never as evidence of a find: a character n-gram cosine with names, which adds
+candidates (:mod:`.search_char`: typos, words run together), and a candidate's best cosine with one of its phrases
 (:mod:`.search_phrase`: names, aliases, hints without places). Same-named records are one hit (:meth:`_collapse`);
-hints (``data/search_hints.yml``) are name variants whose words the name lacks add to BM25; another province's record
-scores less, never the answer. :meth:`decide` gives ``sure``, ``choose``, ``maybe`` or ``none`` (:mod:`.search_decide`).
+hints (``data/search_hints.yml``) add the words the name lacks to BM25. :meth:`decide` gives ``sure``, ``choose``,
+``maybe`` or ``none`` (:mod:`.search_decide`).
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from bot.catalogue import search_text as st
 from bot.catalogue.search_bm25 import invert
 from bot.catalogue.search_char import CharIndex
 from bot.catalogue.search_cover import Key, best_share, cover_key, coverage, share
+from bot.catalogue.search_forces import said_forces, unnamed
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_hint_words import hint_words as words_of_hint
 from bot.catalogue.search_phrase import PhraseIndex
@@ -48,7 +48,8 @@ UNIT_WEIGHT = 2.0   # an everyday phrase weighs at most this many of its stronge
 # Re-ranking weights: share of the question explained, share of the name said, BM25 relative to the best.
 W_QUERY, W_NAME, W_BM25 = 0.55, 0.25, 0.20
 LEVEL_BONUS, LEVEL_MISMATCH, UNSAID_PENALTY, LOCAL_BONUS, ACTION_BONUS = 0.06, 0.06, 0.03, 0.01, 0.05
-CENTRAL_PENALTY, LACKS_PENALTY, FOREIGN_PENALTY = 0.02, 0.04, 0.03   # foreign: another province's record
+# foreign: another province's record; force: an armed force's own procedure, that force unnamed (search_forces)
+CENTRAL_PENALTY, LACKS_PENALTY, FOREIGN_PENALTY, FORCE_PENALTY = 0.02, 0.04, 0.03, 0.3
 ACCENT_PENALTY = 0.05   # per word the citizen wrote with diacritics that the name has only as another word
 QUALIFIER_PENALTY, QUALIFIER_BONUS = 0.02, 0.02   # a sibling's qualifier unsaid (plain sibling first) / said
 # A typo is corrected from a rapidfuzz ratio of 80, a short word only by one dropped letter; a corrected word
@@ -88,6 +89,7 @@ class _Query:
     covered: FrozenSet[str] = frozenset()     # phrases a name may carry unsaid (st.COVERS: a foreigner for abroad)
     units: Sequence[Tuple[List[str], List[str]]] = ()   # (everyday phrase, official words) found
     accented: Dict[str, FrozenSet[str]] = field(default_factory=dict)   # folded -> the forms written (thông, thống)
+    forces: FrozenSet[str] = frozenset()      # the armed forces named (search_forces: "bộ đội", "công an")
 
 
 class ProcedureIndex:
@@ -238,7 +240,7 @@ class ProcedureIndex:
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,
                       implied=st.implied(words), covered=st.covered(said_distinctive, expanded),
-                      accented=st.by_fold(st.accented_words(text)))
+                      accented=st.by_fold(st.accented_words(text)), forces=said_forces(words))
 
     def _idf_of(self, word: str) -> float:
         return self._idf.get(word, self._max_idf)
@@ -315,7 +317,8 @@ class ProcedureIndex:
             n_name = best_share(plain[:self._official[i]], said_terms)   # the name and aliases alone
             n_hint = best_share(plain[self._official[i]:], said_terms)   # a hint: a longer phrase
             n_cov = max(n_name, n_hint if n_hint >= HINT_NAME_MIN else 0.0)
-            char = W_CHAR * float(char_scores[i]) / best_char + W_PHRASE * float(phrase_scores[i]) / best_phrase
+            char = (W_CHAR * float(char_scores[i]) / best_char + W_PHRASE * float(phrase_scores[i]) / best_phrase
+                    - FORCE_PENALTY * unnamed(rec.forces, q.forces))   # orders only: no evidence of a find
             score = W_QUERY * q_rank + W_NAME * n_rank + W_BM25 * float(scores[i]) / best_bm25 + char
             rec_level = self._name_level[i] or rec.level
             if q.level and rec_level:
@@ -346,13 +349,10 @@ class ProcedureIndex:
         return self._name_level[i] or self.records[i].level
 
     def _collapse(self, ranked, level: Optional[str]):
-        """One hit per group of same-named records (a procedure published at several levels or by
-        several provinces): the group's best score, answered by the member for a citizen of this
-        province (the level named, else the province's own record, else the best-ranked one, central
-        last). The coverage tuple gets a fourth item: whether several members remain equally right
-        (same level, none the province's own), which keeps the decision from being ``sure``.
-        Entries are ``(hit, (share of question, share of name, character part, ambiguous, share of the
-        name without the hints, share of question without the hints))``."""
+        """One hit per group of same-named records (published at several levels or by several provinces): the
+        group's best score, answered by :meth:`representative`. Entries are ``(hit, (share of question, share of
+        name, ordering-only part, ambiguous, share of the name without the hints, share of question without the
+        hints))``; ambiguous: several members remain equally right (same level, none the province's own)."""
         seen, out = set(), []
         for hit, (q_cov, n_cov, char, n_name, q_official) in ranked:
             i = self._idx[hit.code]

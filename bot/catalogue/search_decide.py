@@ -18,6 +18,8 @@ catalogue").
   explains the whole question and stands clear of the rest). A rival with an *extra* distinctive word ("Đăng ký lại khai
   sinh" beside "Đăng ký khai sinh") is no reason to ask: the plain record is what an unqualified
   question means.
+* never ``sure`` with an armed force's own procedure (:mod:`.search_forces`) when the citizen named neither
+  that force nor its people.
 * never ``sure`` when the citizen said an action ("mất", "đổi": cấp lại, cấp đổi) that the best does not
   carry out while a close candidate does, nor when the best is a curated record one of whose aliases is
   another procedure's very name (both are offered: the data cannot tell them apart).
@@ -28,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List, Tuple
 
 from bot.catalogue import search_text as st
+from bot.catalogue.search_forces import unnamed
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.catalogue.search import Decision, ProcedureIndex
@@ -89,7 +92,7 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
         return Decision("none", reason="no match")
     hits = tuple(h for h, _ in ranked[:3])
     top, (q_cov, n_cov, char, ambiguous, n_name, q_official) = ranked[0]
-    words = top.score - char   # found-or-not is for the words to say, not letter or phrase likeness
+    words = top.score - char   # found-or-not is for the words to say, not likeness or an unnamed force
     if words < MAYBE_FROM:
         return Decision("none", hits, reason=f"best word score {words:.2f} < {MAYBE_FROM}")
     shown = max(c[0] for _, c in ranked[:3])   # the buttons: one of them may explain what the best does not
@@ -108,6 +111,9 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
         return Decision("choose", hits, reason=f"an alias of the best is the name of {other.code}")
     if index.records[idx[top.code]].foreign:   # its agency and address are another province's: ask
         return Decision("choose", hits, reason="best is another province's record")
+    forces = index.records[idx[top.code]].forces
+    if unnamed(forces, q.forces):   # the army's or police's own procedure, asked by someone naming neither
+        return Decision("choose", hits, reason=f"best is the own procedure of {sorted(forces)}, none named")
     missing = index._lacks(q, top.code)
     if missing:
         return Decision("choose", hits, reason=f"best lacks said {sorted(missing)}")

@@ -9,9 +9,11 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 import yaml
+
+from bot.catalogue.search_forces import record_forces
 
 HINTS_FILE = Path(__file__).resolve().parents[2] / "data" / "search_hints.yml"
 
@@ -28,6 +30,7 @@ class SearchRecord:
     local: bool = False
     hints: Tuple[str, ...] = ()   # everyday phrases (data/search_hints.yml): their words the name lacks count
     foreign: bool = False   # published for another province (its agency names another province, not ours)
+    forces: FrozenSet[str] = frozenset()   # the armed forces whose own procedure it is (search_forces)
 
 
 def is_foreign(flags, level: Optional[str]) -> bool:
@@ -61,13 +64,15 @@ def records_from_files(national: Optional[Path], curated: Optional[Path]) -> Lis
         with opener(national, "rt", encoding="utf-8") as fh:
             for p in json.load(fh)["procedures"]:
                 out[p["code"]] = SearchRecord(p["code"], p["name"], (), p.get("field") or "", p.get("level"), False,
-                                              hints.get(p["code"], ()), is_foreign(p.get("flags"), p.get("level")))
+                                              hints.get(p["code"], ()), is_foreign(p.get("flags"), p.get("level")),
+                                              record_forces(p.get("field"), p.get("submit_address")))
     if curated:
         with open(curated, encoding="utf-8") as fh:
             data = json.load(fh)
         for p in data["procedures"] if isinstance(data, dict) else data:
             out[p["code"]] = SearchRecord(p["code"], p["name"], tuple(p.get("aliases") or ()),
-                                          p.get("field") or "", p.get("level"), True, hints.get(p["code"], ()))
+                                          p.get("field") or "", p.get("level"), True, hints.get(p["code"], ()),
+                                          forces=record_forces(p.get("field"), p.get("submit_place")))
     return list(out.values())
 
 
@@ -86,16 +91,18 @@ def is_local_row(row) -> bool:
 
 def records_from_session(session) -> List[SearchRecord]:
     """Records of the ``procedures`` table (for :meth:`ProcedureIndex.build` in production): only the
-    columns the search needs (code, name, aliases, level, origin, source, the field's name), so that
+    columns the search needs (code, name, aliases, level, origin, source, place of submission, the field's
+    name), so that
     a catalogue of thousands of rows loads in a fraction of a second."""
     from sqlalchemy import select
 
     from bot.db.models import Field, Procedure
 
     stmt = (select(Procedure.code, Procedure.name, Procedure.aliases, Procedure.level, Procedure.origin,
-                   Procedure.source, Procedure.flags, Field.name.label("field_name"))
+                   Procedure.source, Procedure.flags, Procedure.submit_place, Field.name.label("field_name"))
             .select_from(Procedure).outerjoin(Field, Procedure.field_id == Field.id))
     hints = load_hints()
     return [SearchRecord(r.code, r.name, tuple(r.aliases or ()), r.field_name or "", r.level, is_local_row(r),
-                         hints.get(r.code, ()), not is_local_row(r) and is_foreign(r.flags, r.level))
+                         hints.get(r.code, ()), not is_local_row(r) and is_foreign(r.flags, r.level),
+                         record_forces(r.field_name, r.submit_place))
             for r in session.execute(stmt)]

@@ -156,3 +156,18 @@ def test_order_does_not_matter(full_url: str, clean_url: str) -> None:
 
 
 # --- re-importing a newer snapshot -------------------------------------------------------------------
+
+
+def test_the_search_from_the_table_knows_the_forces_own_procedures(full_url: str) -> None:
+    """Built from the table (production) or from the files, the search marks the same records as an armed
+    force's own (the field's mark, the place of submission naming the force's people)."""
+    from bot.catalogue.search_records import records_from_files, records_from_session
+
+    with session_scope(full_url) as session:
+        from_table = {r.code: r.forces for r in records_from_session(session)}
+    from_files = {r.code: r.forces for r in records_from_files(NATIONAL, PROCEDURES_JSON)}
+    assert from_table == from_files
+    assert from_table["1.001294"] == {"police"}     # the police's re-issue of its officers' relatives' cards
+    assert from_table["1.013614"] == {"army"}       # "Khám bệnh, chữa bệnh BQP"
+    assert not from_table["1.002759"] and not from_table["1.014061"]   # BHYT for everyone; the ID card
+    assert 50 < sum(map(bool, from_table.values())) < 200
