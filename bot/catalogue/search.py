@@ -6,8 +6,8 @@ with ``rapidfuzz`` (a corrected word counts less); everyday words ("bằng lái"
 (``data/search_vocabulary.yml``, :mod:`.search_text`). Candidates are re-ranked by how much of the question they explain
 and how much of their name it says, with the level named ("ở tỉnh") a soft boost, the action said ("mất", "đổi")
 favouring the names that carry it out; a word written with diacritics a name holds only as another word ("thuê"/"thuế"),
-a sibling's unsaid qualifier, another province's record and an armed force's own procedure the question does not name
-(:mod:`.search_forces`) cost a little; the province's own records, then the shorter name, come first on ties. Two
+a sibling's unsaid qualifier and another province's record cost a little, an armed force's own procedure the question
+does not name a lot (:mod:`.search_forces`); the province's own records, then the shorter name, come first on ties. Two
 similarities are fused into the re-rank, never as evidence of a find: a character n-gram cosine with names, which adds
 candidates (:mod:`.search_char`: typos, words run together), and a candidate's best cosine with one of its phrases
 (:mod:`.search_phrase`: names, aliases, hints without places). Same-named records are one hit (:meth:`_collapse`);
