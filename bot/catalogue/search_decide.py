@@ -18,6 +18,8 @@ catalogue").
   explains the whole question and stands clear of the rest). A rival with an *extra* distinctive word ("Đăng ký lại khai
   sinh" beside "Đăng ký khai sinh") is no reason to ask: the plain record is what an unqualified
   question means.
+* never ``sure`` when the citizen's words reach into a qualifier of the best's name that carries a foreign
+  element they did not say ("... tại Việt Nam của luật sư nước ngoài" for "giấy phép hành nghề luật sư").
 * never ``sure`` with an armed force's own procedure (:mod:`.search_forces`) when the citizen named neither
   that force nor its people.
 * never ``sure`` when the citizen said an action ("mất", "đổi": cấp lại, cấp đổi) that the best does not
@@ -49,6 +51,7 @@ LEVEL_PHRASES = frozenset({"cap tinh", "cap xa", "cap trung uong", "cap bo"})
 # A message the NLU could not place names a procedure when it says NAME_SAID_MIN of the best record's name
 # with words that record holds worth WORD_MASS_MIN of summed rarity (IDF: about two uncommon words).
 NAME_SAID_MIN, WORD_MASS_MIN = 0.35, 8.0
+FOREIGN_ELEMENT = frozenset(st.DISTINCTIVE[1]) - st.DEFAULTS   # "nước ngoài", "quốc tế", "nhập khẩu" ...
 
 
 def _said(q) -> frozenset:
@@ -65,6 +68,18 @@ def unsaid(index: "ProcedureIndex", q, code: str) -> frozenset:
 def special(index: "ProcedureIndex", q, code: str) -> frozenset:
     """Like :func:`unsaid` over the whole name ("... thực hiện bằng dịch vụ công trực tuyến toàn trình")."""
     return index._distinctive[index._idx[code]] - _said(q)
+
+
+def foreign_qualifier(index: "ProcedureIndex", q, code: str) -> frozenset:
+    """A foreign element ("nước ngoài") the citizen did not say in the qualifier of record ``code``'s name, when
+    the question's words are found there: "giấy phép hành nghề luật sư" is not "Cấp Giấy phép hành nghề tại
+    Việt Nam của luật sư nước ngoài" (a qualifier the question does not reach is a case, not the procedure)."""
+    i = index._idx[code]
+    name = index.records[i].name
+    tail = set(st.record_words(name)) - set(index._name_words[i][0]) - st.QUERY_STOPWORDS
+    if not tail & set(q.effective):
+        return frozenset()
+    return frozenset(p for p in special(index, q, code) & FOREIGN_ELEMENT if not set(p.split()) <= set(q.said))
 
 
 def evidence(index: "ProcedureIndex", text: str) -> Tuple[float, float]:
@@ -120,6 +135,9 @@ def decide(index: "ProcedureIndex", q, ranked: List[Tuple[object, tuple]]) -> "D
     extra = unsaid(index, q, top.code)
     if extra:
         return Decision("choose", hits, reason=f"best carries unsaid {sorted(extra)}")
+    foreign = foreign_qualifier(index, q, top.code)
+    if foreign:
+        return Decision("choose", hits, reason=f"the question's words are in a qualifier with unsaid {sorted(foreign)}")
     # an action the citizen said ("mất", "đổi": cấp lại, cấp đổi) that the best does not carry out while
     # a close candidate does: the words point at the other record
     if q.implied and not q.implied & index._distinctive[idx[top.code]]:

@@ -240,3 +240,38 @@ def test_a_condition_with_khi_is_no_core_of_a_name():
     assert st.head("Hưởng trợ cấp dưỡng sức sau khi ốm đau")[-3:] == ["khi", "om", "dau"]
     assert st.head("Xác nhận đối tượng hộ thoát nghèo để miễn, giảm học phí") == "xac nhan doi tuong ho thoat ngheo".split()
     assert st.head("Đề nghị miễn giảm học phí")[:2] == ["de", "nghi"]
+
+
+FOREIGN_LAWYERS = [
+    SearchRecord("L1", "Cấp Giấy phép hành nghề tại Việt Nam của luật sư nước ngoài", (), "Luật sư", "province"),
+    SearchRecord("L2", "Cấp Chứng chỉ hành nghề luật sư", (), "Luật sư", "province"),
+    SearchRecord("W1", "Cấp giấy phép lao động đối với người lao động nước ngoài làm việc tại Việt Nam", (),
+                 "Việc làm", "province"),
+    SearchRecord("P1", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam, người nước ngoài đang cư trú tại Việt Nam",
+                 (), "Lý lịch tư pháp", "province"),
+]
+
+
+@pytest.mark.parametrize("text", ["cap giay phep hanh nghe luat su", "giấy phép hành nghề luật sư cần gì"])
+def test_a_foreign_element_in_the_qualifier_the_question_reaches_is_asked_about(text):
+    """The citizen's "luật sư" is found only in the qualifier, which also says "nước ngoài": not sure."""
+    decision = ProcedureIndex.build(FOREIGN_LAWYERS).decide(text)
+    assert decision.kind != "sure" and "nuoc ngoai" in decision.reason
+
+
+@pytest.mark.parametrize("text, code", [
+    ("cap giay phep hanh nghe luat su nuoc ngoai", "L1"),          # said: the foreign element
+    ("cấp giấy phép lao động cho người nước ngoài", "W1"),       # "người nước ngoài" says its words
+])
+def test_a_foreign_element_said_leaves_the_answer_sure(text, code):
+    decision = ProcedureIndex.build(FOREIGN_LAWYERS).decide(text)
+    assert (decision.kind, decision.code) == ("sure", code), decision
+
+
+def test_a_foreign_element_the_question_does_not_reach_is_a_case():
+    """"xin phiếu lý lịch tư pháp" stays in the name's core: the list of who may ask is no reason to ask."""
+    from bot.catalogue.search_decide import foreign_qualifier
+
+    index = ProcedureIndex.build(FOREIGN_LAWYERS)
+    assert foreign_qualifier(index, index._query("xin phieu ly lich tu phap", None), "P1") == frozenset()
+    assert foreign_qualifier(index, index._query("giay phep hanh nghe luat su", None), "L1") == {"nuoc ngoai"}
