@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 from bot.catalogue import search_text as st
 from bot.catalogue.search_bm25 import invert
 from bot.catalogue.search_char import CharIndex
-from bot.catalogue.search_cover import Key, best_share, cover_key, coverage, share
+from bot.catalogue.search_cover import Key, VariantShares, cover_key, coverage, question_side, share
 from bot.catalogue.search_forces import said_forces, unnamed
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_hint_words import hint_words as words_of_hint
@@ -100,14 +100,14 @@ class ProcedureIndex:
         self._postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
         self._field_postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
         self._hint_postings: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
-        self._doc_record: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._doc_starts: np.ndarray = np.zeros(1, dtype=np.int64)   # per record its first document; then their count
         self._idf: Dict[str, float] = {}
         self._max_idf = 1.0
         self._vocabulary: List[str] = []
         self._vocab_set: FrozenSet[str] = frozenset()
         self._name_words: List[List[List[str]]] = []   # per record, per variant (name, aliases)
-        self._cover: List[Tuple[List[Key], List[Key], Optional[Key]]] = []   # variants as is / plain; qualifier
-        self._official: List[int] = []   # per record: how many of those variants are official (not hints)
+        self._shares = VariantShares([])   # every record's name variants
+        self._qualifier_key: List[Optional[Key]] = []
         self._all_words: List[FrozenSet[str]] = []
         self._accented: List[FrozenSet[str]] = []       # per record: its words written with diacritics
         self._folded_accented: List[FrozenSet[str]] = []   # and those words folded
@@ -173,19 +173,20 @@ class ProcedureIndex:
         self._vocabulary = sorted({w for ws in self._all_words for w in ws})
         self._vocab_set = frozenset(self._vocabulary)
         self._postings = invert([(t, w) for _, t, w in docs], self._idf)
-        self._doc_record = np.array([i for i, _, _ in docs], dtype=np.int32)
+        self._doc_starts = np.searchsorted([i for i, _, _ in docs], np.arange(len(self.records) + 1))   # in order
         self._field_postings = invert([(t, FIELD_WEIGHT) for t in fields], self._idf)
         self._hint_postings = invert([(t, HINT_WEIGHT) for t in hints], self._idf)
         self._group, self._members, self._contested = build_groups(self.records)
         self._qualifier = sibling_qualifiers(self.records, self._group)
+        keys: List[Tuple[List[Key], Tuple[int, int]]] = []
         for rec, words, (qualifier, _) in zip(self.records, self._name_words, self._qualifier):
             first_hint = len(words) - len(rec.hints)   # the hints' variants come last
             official = list(dict.fromkeys(map(tuple, words[:first_hint])))
             variants = list(map(list, dict.fromkeys(official + [tuple(w) for w in words[first_hint:]])))
-            self._official.append(len(official))
-            self._cover.append(([cover_key(v, self._idf_of) for v in variants],
-                                [cover_key(v, self._idf_of, True) for v in variants],
-                                cover_key(qualifier, self._idf_of) if qualifier else None))
+            keys.append(([cover_key(v, self._idf_of) for v in variants] + [cover_key(v, self._idf_of, True) for v in
+                         variants], (len(variants), len(variants) + len(official))))   # as is | plain: name | hints
+            self._qualifier_key.append(cover_key(qualifier, self._idf_of) if qualifier else None)
+        self._shares = VariantShares(keys)
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         self._phrase = PhraseIndex([(r.name, *r.aliases, *map(" ".join, words[len(words) - len(r.hints):]))
@@ -254,7 +255,7 @@ class ProcedureIndex:
         q = self._query(text, level_hint)
         if not q.terms or not self.records:
             return q, []
-        doc_scores = np.zeros(len(self._doc_record))
+        doc_scores = np.zeros(int(self._doc_starts[-1]))
         field_scores = np.zeros(len(self.records))
         for t in q.terms:
             if t in self._postings:
@@ -264,9 +265,7 @@ class ProcedureIndex:
                 if t in extra:
                     ids, ws = extra[t]
                     field_scores[ids] += ws
-        scores = np.zeros(len(self.records))
-        np.maximum.at(scores, self._doc_record, doc_scores)
-        scores += field_scores
+        scores = np.maximum.reduceat(doc_scores, self._doc_starts[:-1]) + field_scores   # a record's best name
         k = min(CANDIDATES, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[scores[top] > 0]
@@ -303,19 +302,14 @@ class ProcedureIndex:
         unit_weight = sum(w for w, _ in units)
         q_weight = (sum(self._idf_of(t) for t in content) + unit_weight) or 1.0
         d_weight = (sum(self._idf_of(t) for t in content if t not in chat) + unit_weight) or 1.0
-        out = []
-        for i in top:
-            i = int(i)
+        out, side = [], question_side(self._idf_of, content, conf, chat, units)
+        for i, (n_rank, n_name, n_hint) in zip(top.tolist(), self._shares.best(said_terms, top).tolist()):
             rec = self.records[i]
-            covered, chatted = coverage(self._idf_of, self._all_terms[i], content, conf, chat, units)
-            official, chatted_official = coverage(self._idf_of, self._official_terms[i], content, conf, chat,
-                                                   units)
+            covered, chatted = coverage(side, self._all_terms[i])
+            official, chatted_official = coverage(side, self._official_terms[i])
             q_rank, q_cov = covered / q_weight, (covered - chatted) / d_weight
             q_official = (official - chatted_official) / d_weight   # explained without the hints: for a sure answer
-            as_is, plain, qualifier = self._cover[i]
-            n_rank = best_share(as_is, said_terms)
-            n_name = best_share(plain[:self._official[i]], said_terms)   # the name and aliases alone
-            n_hint = best_share(plain[self._official[i]:], said_terms)   # a hint: a longer phrase
+            qualifier = self._qualifier_key[i]
             n_cov = max(n_name, n_hint if n_hint >= HINT_NAME_MIN else 0.0)
             char = (W_CHAR * float(char_scores[i]) / best_char + W_PHRASE * float(phrase_scores[i]) / best_phrase
                     - FORCE_PENALTY * unnamed(rec.forces, q.forces))   # orders only: no evidence of a find

@@ -13,6 +13,8 @@ from typing import List, Sequence, Tuple
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.catalogue.search_tfidf import part, vector
+
 NGRAMS = (2, 4)
 
 
@@ -24,17 +26,14 @@ class CharIndex:
                                            min_df=1, dtype=np.float32)
         # rows are L2-normalised: a dot product is the cosine
         self._matrix = self._vectorizer.fit_transform(list(texts)).tocsr()
-        self._matrix_t = self._matrix.T.tocsr()
+        self._parts = [part(self._vectorizer, 0)]
+        self._width = len(self._vectorizer.vocabulary_)
 
     def scores(self, text: str) -> np.ndarray:
         """Cosine of ``text`` (folded words joined by spaces) with every record (0..1)."""
         if not text.strip():
             return np.zeros(self._matrix.shape[0], dtype=np.float32)
-        q = self._vectorizer.transform([text])
-        out = np.zeros(self._matrix.shape[0], dtype=np.float32)
-        row = (q @ self._matrix_t).tocoo()
-        out[row.col] = row.data
-        return out
+        return self._matrix @ vector(self._parts, self._width, text)
 
     @staticmethod
     def top(scores: np.ndarray, k: int) -> List[Tuple[int, float]]:

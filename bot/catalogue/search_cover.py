@@ -7,7 +7,10 @@ only sums the weights of the terms it says."""
 
 from __future__ import annotations
 
-from typing import AbstractSet, Callable, Dict, Sequence, Tuple
+from typing import AbstractSet, Callable, Dict, List, Sequence, Tuple
+
+import numpy as np
+import scipy.sparse as sp
 
 from bot.catalogue import search_text as st
 
@@ -33,17 +36,70 @@ def share(key: Key, said: set) -> float:
     return sum(w for t, w in pairs if t in said) / total
 
 
-def best_share(keys: Sequence[Key], said: set) -> float:
-    """The largest share over a record's variants (0 without any)."""
-    return max((share(k, said) for k in keys), default=0.0)
+class VariantShares:
+    """Every record's name variants (:func:`cover_key`) as rows of one sparse matrix over terms, each row's
+    weights divided by its total, so the shares a question says of all variants of its candidates are one
+    product (the values of :func:`share`, up to the rounding of floats). A record's rows are its variants as
+    is, then without the generic action: first of its name and aliases, then of its hints."""
+
+    def __init__(self, records: Sequence[Tuple[Sequence[Key], Tuple[int, int]]]) -> None:
+        """``records[i]``: record ``i``'s keys and the two rows, counted from its first, where its plain
+        variants and then its hints' plain variants begin."""
+        self._vocabulary: Dict[str, int] = {}
+        data: List[float] = []
+        cols: List[int] = []
+        indptr, starts, cuts = [0], [0], []
+        for keys, bounds in records:
+            for pairs, total in keys:
+                for t, w in pairs:
+                    cols.append(self._vocabulary.setdefault(t, len(self._vocabulary)))
+                    data.append(w / total)
+                indptr.append(len(cols))
+            starts.append(starts[-1] + len(keys))
+            cuts.append(bounds)
+        self._matrix = sp.csr_matrix((np.array(data), np.array(cols, dtype=np.int64), np.array(indptr)),
+                                     shape=(len(indptr) - 1, max(len(self._vocabulary), 1)))
+        self._starts = np.array(starts, dtype=np.int64)
+        self._cuts = np.array(cuts, dtype=np.int64).reshape(-1, 2)
+
+    def best(self, said: AbstractSet[str], records: np.ndarray) -> np.ndarray:
+        """For each of ``records``: the largest share said of its variants as is, of its name's and aliases'
+        plain variants, and of its hints' (0 where it has none), as a (records, 3) array."""
+        out = np.zeros((len(records), 3))
+        if not len(records):
+            return out
+        query = np.zeros(self._matrix.shape[1])
+        query[[self._vocabulary[t] for t in said if t in self._vocabulary]] = 1.0
+        starts, ends = self._starts[records], self._starts[records + 1]
+        lengths = ends - starts
+        rows = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        shares = np.append(self._matrix[rows] @ query, 0.0)   # a 0 at the end: where an empty last run starts
+        first = np.cumsum(lengths) - lengths   # each record's first row among ``shares``
+        bounds = np.column_stack([first, first + self._cuts[records, 0], first + self._cuts[records, 1]])
+        runs = np.maximum.reduceat(shares, bounds.ravel()).reshape(-1, 3)
+        sizes = np.diff(np.append(bounds.ravel(), len(shares) - 1)).reshape(-1, 3)
+        return np.where(sizes > 0, runs, 0.0)
 
 
-def coverage(idf_of: Callable[[str], float], terms: AbstractSet[str], content: Sequence[str], conf: Dict[str, float],
-             chat: AbstractSet[str], units: Sequence[Tuple[float, list]]) -> Tuple[float, float]:
-    """The question side: summed IDF of the question's content terms (a typo-corrected one at ``conf``) and
-    everyday phrases (each as heavy as its weight, by the best share of one of its alternatives) that a
-    record's ``terms`` hold, and summed IDF of its chat pairs they hold."""
-    covered = sum(idf_of(t) * conf.get(t, 1.0) for t in content if t in terms)
+Side = Tuple[Tuple[Tuple[str, float], ...], Tuple[Tuple[str, float], ...], tuple]
+
+
+def question_side(idf_of: Callable[[str], float], content: Sequence[str], conf: Dict[str, float],
+                  chat: AbstractSet[str], units: Sequence[Tuple[float, list]]) -> Side:
+    """The question's terms with their weights, worked out once for all candidates (:func:`coverage`): its
+    content terms (a typo-corrected one at ``conf``), its chat pairs, and its everyday phrases (a weight and
+    alternatives of terms with their IDF)."""
+    return (tuple((t, idf_of(t) * conf.get(t, 1.0)) for t in content), tuple((t, idf_of(t)) for t in chat),
+            tuple((weight, tuple((tuple((t, idf_of(t)) for t in a), total) for a, total in alts))
+                  for weight, alts in units))
+
+
+def coverage(side: Side, terms: AbstractSet[str]) -> Tuple[float, float]:
+    """The question side: summed weight of the question's content terms and everyday phrases (each as heavy
+    as its weight, by the best share of one of its alternatives) that a record's ``terms`` hold, and summed
+    IDF of its chat pairs they hold."""
+    content, chat, units = side
+    covered = sum(w for t, w in content if t in terms)
     for weight, alts in units:
-        covered += weight * max(sum(idf_of(t) for t in a if t in terms) / total for a, total in alts)
-    return covered, sum(idf_of(t) for t in chat if t in terms)
+        covered += weight * max(sum(w for t, w in a if t in terms) / total for a, total in alts)
+    return covered, sum(w for t, w in chat if t in terms)

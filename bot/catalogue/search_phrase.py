@@ -11,13 +11,13 @@ counts. The search passes a hint as its indexed words (no place names, no functi
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import List, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.catalogue.search_tfidf import Part, part, vector
 from bot.text.normalize import fold
 
 WORD_SHARE = 0.3   # the words' part of the cosine; character n-grams have the rest
@@ -45,7 +45,7 @@ class PhraseIndex:
                  (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, max_df=common,
                                   dtype=np.float32), 1 - WORD_SHARE)]
         self._matrix = None
-        self._parts: List[Tuple[Callable[[str], List[str]], Dict[str, int], np.ndarray, int]] = []
+        self._parts: List[Part] = []
         blocks, self._width = [], 0
         for vectorizer, share in parts:   # rows L2-normalised per part: a dot product is the weighted cosine
             try:
@@ -53,22 +53,14 @@ class PhraseIndex:
             except ValueError:   # no phrase, or none with a word of this kind
                 continue
             # a question's vector is made here, without sklearn's per-call checks
-            self._parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_, self._width))
+            self._parts.append(part(vectorizer, self._width))
             self._width += len(vectorizer.vocabulary_)
         if blocks:
             self._matrix = sp.hstack(blocks).tocsr()
 
     def _vector(self, text: str) -> np.ndarray:
         """The question as the vectorizers would make it (sublinear TF times IDF, each part L2-normalised)."""
-        out = np.zeros(self._width, dtype=np.float32)
-        for analyze, vocabulary, idf, offset in self._parts:
-            counts = Counter(t for t in analyze(text) if t in vocabulary)
-            if not counts:
-                continue
-            cols = np.fromiter((vocabulary[t] for t in counts), dtype=np.int64, count=len(counts))
-            weights = (1 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[cols]
-            out[cols + offset] = weights / np.linalg.norm(weights)
-        return out
+        return vector(self._parts, self._width, text)
 
     def scores(self, text: str, records: np.ndarray) -> np.ndarray:
         """For each of ``records`` (indices), the best cosine of ``text`` with one of its phrases (0..1)."""
@@ -78,9 +70,11 @@ class PhraseIndex:
             return out
         query = self._vector(_folded(text))
         starts, ends = self._bounds[records], self._bounds[records + 1]
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
-        if not len(rows):
+        lengths = ends - starts
+        if not lengths.sum():
             return out
+        # each record's rows, starts[k] .. ends[k] - 1, one after the other
+        rows = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         cosine = self._matrix[rows] @ query
         has = ends > starts
         out[has] = np.maximum.reduceat(cosine, np.cumsum(np.concatenate([[0], (ends - starts)[has][:-1]])))
