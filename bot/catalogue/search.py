@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 from bot.catalogue import search_text as st
 from bot.catalogue.search_bm25 import invert
 from bot.catalogue.search_char import CharIndex
-from bot.catalogue.search_cover import Key, VariantShares, cover_key, coverage, question_side, share
+from bot.catalogue.search_cover import Key, TermSets, VariantShares, cover_key, question_side, share
 from bot.catalogue.search_forces import said_forces, unnamed
 from bot.catalogue.search_groups import build_groups, sibling_qualifiers
 from bot.catalogue.search_hint_words import hint_words as words_of_hint
@@ -111,8 +111,8 @@ class ProcedureIndex:
         self._all_words: List[FrozenSet[str]] = []
         self._accented: List[FrozenSet[str]] = []       # per record: its words written with diacritics
         self._folded_accented: List[FrozenSet[str]] = []   # and those words folded
-        self._all_terms: List[FrozenSet[str]] = []
-        self._official_terms: List[FrozenSet[str]] = []   # the name's, aliases' and field's: no hint's
+        self._all_terms = TermSets([])
+        self._official_terms = TermSets([])   # the name's, aliases' and field's: no hint's
         self._distinctive: List[FrozenSet[str]] = []
         self._core_distinctive: List[FrozenSet[str]] = []   # in the name's core (before qualifiers, lists)
         self._name_level: List[Optional[str]] = []
@@ -140,6 +140,8 @@ class ProcedureIndex:
         fields: List[List[str]] = []
         hints: List[List[str]] = []   # per record: the terms of its everyday phrases that its name lacks
         df: Counter = Counter()
+        official_terms: List[FrozenSet[str]] = []   # per record: the name's, aliases' and field's terms
+        all_terms: List[FrozenSet[str]] = []        # and the hints'
         for i, rec in enumerate(self.records):
             variants = [st.record_words(rec.name)] + [st.record_words(a) for a in rec.aliases if a]
             variants += [e for e in map(st.expand_abbreviations, variants) if e]   # "GTGT" -> giá trị gia tăng
@@ -153,8 +155,8 @@ class ProcedureIndex:
             accented = frozenset().union(*(st.accented_words(t) for t in (rec.name, *rec.aliases)))
             self._accented.append(accented)
             self._folded_accented.append(frozenset(fold(w) for w in accented))
-            self._official_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
-            self._all_terms.append(self._official_terms[-1] | {t for v in hint_words for t in st.terms(v)})
+            official_terms.append(frozenset(t for v in variants + [field_words] for t in st.terms(v)))
+            all_terms.append(official_terms[-1] | {t for v in hint_words for t in st.terms(v)})
             self._distinctive.append(st.name_distinctive(st.record_words(st.without_inclusions(rec.name))))
             self._core_distinctive.append(st.name_distinctive(st.core(rec.name)))
             self._name_level.append(st.name_level(variants[0]))
@@ -187,6 +189,7 @@ class ProcedureIndex:
                          variants], (len(variants), len(variants) + len(official))))   # as is | plain: name | hints
             self._qualifier_key.append(cover_key(qualifier, self._idf_of) if qualifier else None)
         self._shares = VariantShares(keys)
+        self._all_terms, self._official_terms = TermSets(all_terms), TermSets(official_terms)
         self._char = CharIndex([" ".join(w for t in (r.name, *r.aliases) for w in st.record_words(t))
                                 for r in self.records])
         self._phrase = PhraseIndex([(r.name, *r.aliases, *map(" ".join, words[len(words) - len(r.hints):]))
@@ -303,10 +306,11 @@ class ProcedureIndex:
         q_weight = (sum(self._idf_of(t) for t in content) + unit_weight) or 1.0
         d_weight = (sum(self._idf_of(t) for t in content if t not in chat) + unit_weight) or 1.0
         out, side = [], question_side(self._idf_of, content, conf, chat, units)
-        for i, (n_rank, n_name, n_hint) in zip(top.tolist(), self._shares.best(said_terms, top).tolist()):
+        cover = np.column_stack([self._all_terms.coverage(side, top), self._official_terms.coverage(side, top),
+                                 self._shares.best(said_terms, top)])
+        for i, (covered, chatted, official, chatted_official, n_rank, n_name, n_hint) in zip(top.tolist(),
+                                                                                             cover.tolist()):
             rec = self.records[i]
-            covered, chatted = coverage(side, self._all_terms[i])
-            official, chatted_official = coverage(side, self._official_terms[i])
             q_rank, q_cov = covered / q_weight, (covered - chatted) / d_weight
             q_official = (official - chatted_official) / d_weight   # explained without the hints: for a sure answer
             qualifier = self._qualifier_key[i]

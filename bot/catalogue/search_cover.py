@@ -1,9 +1,11 @@
-"""How much of a procedure's name a question says (the name side of the search's re-rank), and how
-much of the question a record's terms explain (:func:`coverage`, the question side).
+"""How much of a procedure's name a question says (the name side of the search's re-rank,
+:class:`VariantShares`), and how much of the question a record's terms explain (the question side,
+:class:`TermSets`).
 
 Each name variant (the name's core, its parentheticals and alternatives, aliases, search hints) is
-reduced once, when the index is built, to its content terms with their IDF weights, so a question
-only sums the weights of the terms it says."""
+reduced once, when the index is built, to its content terms with their IDF weights, and every record's
+variants and terms are rows of sparse matrices: for a question, all candidates are scored by a few
+sparse products instead of a Python loop over each candidate's terms."""
 
 from __future__ import annotations
 
@@ -86,7 +88,7 @@ Side = Tuple[Tuple[Tuple[str, float], ...], Tuple[Tuple[str, float], ...], tuple
 
 def question_side(idf_of: Callable[[str], float], content: Sequence[str], conf: Dict[str, float],
                   chat: AbstractSet[str], units: Sequence[Tuple[float, list]]) -> Side:
-    """The question's terms with their weights, worked out once for all candidates (:func:`coverage`): its
+    """The question's terms with their weights, worked out once for all candidates (:class:`TermSets`): its
     content terms (a typo-corrected one at ``conf``), its chat pairs, and its everyday phrases (a weight and
     alternatives of terms with their IDF)."""
     return (tuple((t, idf_of(t) * conf.get(t, 1.0)) for t in content), tuple((t, idf_of(t)) for t in chat),
@@ -94,12 +96,32 @@ def question_side(idf_of: Callable[[str], float], content: Sequence[str], conf: 
                   for weight, alts in units))
 
 
-def coverage(side: Side, terms: AbstractSet[str]) -> Tuple[float, float]:
-    """The question side: summed weight of the question's content terms and everyday phrases (each as heavy
-    as its weight, by the best share of one of its alternatives) that a record's ``terms`` hold, and summed
-    IDF of its chat pairs they hold."""
-    content, chat, units = side
-    covered = sum(w for t, w in content if t in terms)
-    for weight, alts in units:
-        covered += weight * max(sum(w for t, w in a if t in terms) / total for a, total in alts)
-    return covered, sum(w for t, w in chat if t in terms)
+class TermSets:
+    """Each record's terms as a row of one sparse 0/1 matrix, so how much of the question each candidate holds
+    is one product with the question's weight vectors (:func:`question_side`)."""
+
+    def __init__(self, term_sets: Sequence[AbstractSet[str]]) -> None:
+        self._vocabulary: Dict[str, int] = {}
+        cols = [self._vocabulary.setdefault(t, len(self._vocabulary)) for terms in term_sets for t in terms]
+        indptr = np.cumsum([0] + [len(terms) for terms in term_sets])
+        self._matrix = sp.csr_matrix((np.ones(len(cols)), np.array(cols, dtype=np.int64), indptr),
+                                     shape=(len(term_sets), max(len(self._vocabulary), 1)))
+
+    def coverage(self, side: Side, records: np.ndarray) -> np.ndarray:
+        """For each of ``records``, a row (covered, chatted): the summed weight of the question's content terms
+        and everyday phrases (each as heavy as its weight, by the best share of one of its alternatives) the
+        record's terms hold, and the summed IDF of the question's chat pairs they hold."""
+        content, chat, units = side
+        vectors = [content, chat] + [a for _, alts in units for a, _ in alts]
+        weights = np.zeros((self._matrix.shape[1], len(vectors)))
+        for k, pairs in enumerate(vectors):
+            for t, w in pairs:
+                if t in self._vocabulary:
+                    weights[self._vocabulary[t], k] += w
+        held = self._matrix[records] @ weights   # per record, the weight it holds of each vector
+        covered, col = held[:, 0], 2
+        for weight, alts in units:
+            totals = np.array([total for _, total in alts])
+            covered = covered + weight * (held[:, col:col + len(alts)] / totals).max(axis=1)
+            col += len(alts)
+        return np.column_stack([covered, held[:, 1]])

@@ -1,6 +1,7 @@
 """The procedure search's vectorised parts (issue 12, made faster for issue 15) give the values of the plain
 definitions they replace: the shares of a record's name variants (:class:`bot.catalogue.search_cover.VariantShares`
-against :func:`share`), and the character cosine (:class:`bot.catalogue.search_char.CharIndex` against
+against :func:`share`), how much of a question records hold (:class:`TermSets` against :func:`coverage` below, record by record), and
+the character cosine (:class:`bot.catalogue.search_char.CharIndex` against
 sklearn's own transform)."""
 
 import random
@@ -9,7 +10,18 @@ import numpy as np
 import pytest
 
 from bot.catalogue.search_char import CharIndex
-from bot.catalogue.search_cover import VariantShares, cover_key, share
+from bot.catalogue.search_cover import TermSets, VariantShares, cover_key, question_side, share
+
+
+def coverage(side, terms):
+    """The plain definition: summed weight of the content terms and everyday phrases (each by the best share of
+    one of its alternatives) that ``terms`` hold, and summed weight of the chat pairs they hold."""
+    content, chat, units = side
+    covered = sum(w for t, w in content if t in terms)
+    for weight, alts in units:
+        covered += weight * max(sum(w for t, w in a if t in terms) / total for a, total in alts)
+    return covered, sum(w for t, w in chat if t in terms)
+
 
 WORDS = ["cap", "lai", "giay", "phep", "lai_xe", "ho", "chieu", "khai", "sinh", "the", "bhyt", "dat", "so", "do"]
 
@@ -60,3 +72,24 @@ def test_the_character_cosine_is_sklearns(question):
     index = CharIndex(TEXTS)
     expected = (index._vectorizer.transform([question]) @ index._matrix.T).toarray()[0]
     assert np.allclose(index.scores(question), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_term_sets_cover_as_coverage_does(seed):
+    """Content terms (one typo-corrected), chat pairs and everyday phrases with alternatives, on random records."""
+    rng = random.Random(seed)
+    term_sets = [frozenset(rng.sample(WORDS, rng.randint(0, 7))) for _ in range(30)]
+    sets = TermSets(term_sets)
+    for _ in range(20):
+        content = rng.sample(WORDS + ["zzz"], rng.randint(0, 6))
+        conf = {t: 0.5 for t in content[:1]}
+        chat = set(rng.sample(WORDS, rng.randint(0, 2)))
+        units = [(rng.uniform(1, 4), [(a, sum(map(_idf, a)) or 1.0) for a in
+                                      (rng.sample(WORDS, rng.randint(1, 3)) for _ in range(rng.randint(1, 2)))])
+                 for _ in range(rng.randint(0, 2))]
+        side = question_side(_idf, content, conf, chat, units)
+        picked = np.array(sorted(rng.sample(range(len(term_sets)), rng.randint(0, 10))), dtype=np.int64)
+        got = sets.coverage(side, picked)
+        assert got.shape == (len(picked), 2)
+        for row, i in zip(got, picked):
+            assert row == pytest.approx(coverage(side, term_sets[i]), abs=1e-12)
