@@ -224,11 +224,12 @@ class ProcedureIndex:
         hint, words = st.level_hint(words)
         words = st.cut_chat(words)
         level = level_hint or hint
-        triggers = {w for phrase in st.COLLOQUIAL if f" {phrase} " in f" {' '.join(words)} " for w in phrase.split()}
+        triggers = {w for phrase in st.colloquial_in(words) for w in phrase.split()}
         fixed = [w if w in triggers else self._fix(w) for w in words]
         corrected = frozenset(f for w, f in zip(words, fixed) if f != w) - set(words)
         words = fixed
-        triggers = {w for phrase in st.COLLOQUIAL if f" {phrase} " in f" {' '.join(words)} " for w in phrase.split()}
+        said_units = st.colloquial_in(words)
+        triggers = {w for phrase in said_units for w in phrase.split()}
         expanded = st.expand_colloquial(words)
         official = expanded[len(words) + 1:] if "|" in expanded else []
         effective = [w for w in words if w not in triggers] + official
@@ -238,8 +239,7 @@ class ProcedureIndex:
             if level == "central":
                 said_distinctive.add("cap bo")
         terms = list(dict.fromkeys(st.terms(expanded, st.QUERY_STOPWORDS)))
-        padded = f" {' '.join(words)} "
-        units = [(phrase.split(), off.split()) for phrase, off in st.COLLOQUIAL.items() if f" {phrase} " in padded]
+        units = [(phrase.split(), st.COLLOQUIAL[phrase].split()) for phrase in said_units]
         return _Query(said=words, effective=effective, terms=terms, level=level,
                       distinctive=frozenset(said_distinctive),
                       plain=[w for w in words if w not in triggers], units=units, corrected=corrected,

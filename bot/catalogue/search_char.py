@@ -25,7 +25,7 @@ class CharIndex:
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True,
                                            min_df=1, dtype=np.float32)
         # rows are L2-normalised: a dot product is the cosine
-        self._matrix = self._vectorizer.fit_transform(list(texts)).tocsr()
+        self._matrix = self._vectorizer.fit_transform(list(texts)).tocsc()   # by n-gram: a question has few
         self._parts = [part(self._vectorizer, 0)]
         self._width = len(self._vectorizer.vocabulary_)
 
@@ -33,7 +33,9 @@ class CharIndex:
         """Cosine of ``text`` (folded words joined by spaces) with every record (0..1)."""
         if not text.strip():
             return np.zeros(self._matrix.shape[0], dtype=np.float32)
-        return self._matrix @ vector(self._parts, self._width, text)
+        query = vector(self._parts, self._width, text)
+        cols = np.flatnonzero(query)
+        return self._matrix[:, cols] @ query[cols]
 
     @staticmethod
     def top(scores: np.ndarray, k: int) -> List[Tuple[int, float]]:

@@ -1,9 +1,6 @@
-"""Text side of the procedure search (:mod:`bot.catalogue.search`): tokens, citizen vocabulary,
-level hints and the distinctive words that turn one procedure into another.
-
-Everything works on folded text (no diacritics, lower case, teen-code expanded by
-:func:`bot.text.normalize.folded_words`), so "hộ chiếu", "ho chieu" and "Hộ Chiếu" are one term.
-"""
+"""Text side of the procedure search (:mod:`bot.catalogue.search`): tokens, citizen vocabulary, level hints and the
+distinctive words that turn one procedure into another. Everything works on folded text (no diacritics, lower case,
+teen-code expanded by :func:`bot.text.normalize.folded_words`): "hộ chiếu", "ho chieu", "Hộ Chiếu" are one term."""
 
 from __future__ import annotations
 
@@ -198,14 +195,22 @@ def level_hint(words: Sequence[str]) -> Tuple[Optional[str], List[str]]:
     return None, list(words)
 
 
+_FIRST_WORD: Dict[str, List[Tuple[int, List[str]]]] = {}   # an everyday phrase's first word -> (its rank, its words)
+for _rank, _phrase in enumerate(COLLOQUIAL):
+    _FIRST_WORD.setdefault(_phrase.split()[0], []).append((_rank, _phrase.split()))
+
+
+def colloquial_in(words: Sequence[str]) -> List[str]:
+    """The everyday phrases (:data:`COLLOQUIAL`) the words say, whole words, in the vocabulary's order."""
+    found = {(rank, " ".join(phrase)) for i, word in enumerate(words) for rank, phrase in _FIRST_WORD.get(word, ())
+             if list(words[i:i + len(phrase)]) == phrase}
+    return [phrase for _, phrase in sorted(found)]
+
+
 def expand_colloquial(words: Sequence[str]) -> List[str]:
     """The words plus the official phrases of the everyday words found in them."""
-    padded = f" {' '.join(words)} "
-    extra: List[str] = []
-    for phrase, official in COLLOQUIAL.items():
-        if f" {phrase} " in padded:
-            extra.extend(official.split())
-    return list(words) + extra if not extra else list(words) + ["|"] + extra
+    extra = [w for phrase in colloquial_in(words) for w in COLLOQUIAL[phrase].split()]
+    return list(words) + ["|"] + extra if extra else list(words)
 
 
 def terms(words: Sequence[str], stopwords: Iterable[str] = ()) -> List[str]:

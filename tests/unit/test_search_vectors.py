@@ -1,5 +1,6 @@
-"""The procedure search's vectorised parts (issue 12, made faster for issue 15) give the values of the plain
-definitions they replace: the shares of a record's name variants (:class:`bot.catalogue.search_cover.VariantShares`
+"""The procedure search's faster parts (issue 12, made faster for issue 15) give the values of the plain
+definitions they replace: the everyday phrases a question says (:func:`bot.catalogue.search_text.colloquial_in`
+against a substring test of every phrase), the shares of a record's name variants (:class:`bot.catalogue.search_cover.VariantShares`
 against :func:`share`), how much of a question records hold (:class:`TermSets` against :func:`coverage` below, record by record), and
 the character cosine (:class:`bot.catalogue.search_char.CharIndex` against
 sklearn's own transform)."""
@@ -9,6 +10,7 @@ import random
 import numpy as np
 import pytest
 
+from bot.catalogue import search_text as st
 from bot.catalogue.search_char import CharIndex
 from bot.catalogue.search_cover import TermSets, VariantShares, cover_key, question_side, share
 
@@ -93,3 +95,15 @@ def test_term_sets_cover_as_coverage_does(seed):
         assert got.shape == (len(picked), 2)
         for row, i in zip(got, picked):
             assert row == pytest.approx(coverage(side, term_sets[i]), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_everyday_phrases_said_are_those_a_substring_test_finds(seed):
+    rng = random.Random(seed)
+    phrases = list(st.COLLOQUIAL)
+    for _ in range(200):
+        words = []
+        for _ in range(rng.randint(0, 4)):
+            words += rng.choice(phrases).split() if rng.random() < 0.6 else rng.sample(WORDS + ["|", "lam"], 2)
+        padded = f" {' '.join(words)} "
+        assert st.colloquial_in(words) == [p for p in phrases if f" {p} " in padded]
