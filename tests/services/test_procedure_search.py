@@ -64,7 +64,8 @@ def test_never_sure_with_a_wrong_code(results):
 
 @pytest.mark.parametrize("name", ["extra", "blind", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
                                   "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13",
-                                  "fresh14", "fresh15", "fresh16", "fresh17"])
+                                  "fresh14", "fresh15", "fresh16", "fresh17", "fresh18", "fresh19", "fresh20",
+                                  "fresh21", "fresh22", "fresh23"])
 def test_never_sure_with_a_wrong_code_on_the_other_sets(index, name):
     """tests/nlu/procedure_search_<name>.yml: a wrong first hit must be a question, never an answer."""
     path = ROOT / f"tests/nlu/procedure_search_{name}.yml"
@@ -115,7 +116,8 @@ def _assistant(index, text: str):
 
 @pytest.mark.parametrize("name", ["", "_extra", "_blind", "_fresh", "_fresh2", "_fresh3", "_fresh4", "_fresh5",
                                   "_fresh6", "_fresh7", "_fresh8", "_fresh9", "_fresh10", "_fresh11", "_fresh12",
-                                  "_fresh13", "_fresh14", "_fresh15", "_fresh16", "_fresh17"])
+                                  "_fresh13", "_fresh14", "_fresh15", "_fresh16", "_fresh17", "_fresh18", "_fresh19",
+                                  "_fresh20", "_fresh21", "_fresh22", "_fresh23"])
 def test_never_sure_with_a_wrong_code_as_the_assistant_asks(index, name):
     """The question's topic ("cho hỏi ... cần gì" stripped) is searched first: stripping must never turn a
     question into a wrong answer ("ko muốn làm người giám sát ... nữa" is no request to become one)."""
