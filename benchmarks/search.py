@@ -202,6 +202,9 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the slow difflib baseline")
     parser.add_argument("--misses", metavar="ROW", default=None,
                         help="print the wrong first hits of one row (all, dev, held-out, blind ...) and stop")
+    parser.add_argument("--dump", metavar="FILE", type=Path, default=None,
+                        help="write every phrasing's decision (kind, code, hits, scores, reason) as JSON, time three "
+                             "rounds of them, and stop: to compare two commits' decisions and speed")
     args = parser.parse_args(list(argv) or None)
     cases = load_cases()
     named = [(name, load_cases(path)) for name, path in SETS if path.exists()]
@@ -212,6 +215,8 @@ def main(argv: Sequence[str] = ()) -> int:
     index = ProcedureIndex.build(records)
     build = time.perf_counter() - start
     sets = split(cases, named)
+    if args.dump:
+        return dump(index, [c["text"] for subset in [cases] + [c for _, c in named] for c in subset], args.dump)
     if args.misses:
         lines = misses(index, sets[args.misses])
         print("\n".join(lines) + f"\n{len(lines)} of {len(sets[args.misses])} wrong first hits")
@@ -239,6 +244,25 @@ def main(argv: Sequence[str] = ()) -> int:
               f"| {r['none']:.2f} | {r['sure_wrong']} | {r['p50']:.1f} | {r['p95']:.1f} | {b:.2f} |")
     assistant(index, sets)
     negatives(index)
+    return 0
+
+
+def dump(index: ProcedureIndex, texts: List[str], path: Path) -> int:
+    """Every phrasing's decision to ``path`` (JSON), then the median and p95 time of three rounds of them."""
+    import json
+
+    decisions = [[t, d.kind, d.code, [(h.code, h.score) for h in d.hits], d.reason] for t, d in
+                 ((t, index.decide(t)) for t in texts)]
+    path.write_text(json.dumps(decisions, ensure_ascii=False), encoding="utf-8")
+    for round_ in range(3):
+        times = []
+        for text in texts:
+            start = time.perf_counter()
+            index.decide(text)
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        print(f"round {round_ + 1}: {len(texts)} phrasings, median {statistics.median(times):.2f} ms, "
+              f"p95 {times[int(0.95 * len(times))]:.2f} ms")
     return 0
 
 
