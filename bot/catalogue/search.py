@@ -230,7 +230,7 @@ class ProcedureIndex:
         words = fixed
         said_units = st.colloquial_in(words)
         triggers = {w for phrase in said_units for w in phrase.split()}
-        expanded = st.expand_colloquial(words)
+        expanded = st.expand_colloquial(words, said_units)
         official = expanded[len(words) + 1:] if "|" in expanded else []
         effective = [w for w in words if w not in triggers] + official
         said_distinctive = set(st.distinctive(words)) | set(st.distinctive(official))

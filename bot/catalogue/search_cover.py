@@ -38,6 +38,12 @@ def share(key: Key, said: set) -> float:
     return sum(w for t, w in pairs if t in said) / total
 
 
+def row_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The rows ``starts[k] .. ends[k] - 1`` of each k, one range after the other."""
+    lengths = ends - starts
+    return np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+
+
 class VariantShares:
     """Every record's name variants (:func:`cover_key`) as rows of one sparse matrix over terms, each row's
     weights divided by its total, so the shares a question says of all variants of its candidates are one
@@ -74,8 +80,8 @@ class VariantShares:
         query[[self._vocabulary[t] for t in said if t in self._vocabulary]] = 1.0
         starts, ends = self._starts[records], self._starts[records + 1]
         lengths = ends - starts
-        rows = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        shares = np.append(self._matrix[rows] @ query, 0.0)   # a 0 at the end: where an empty last run starts
+        # a 0 at the end: where an empty last run starts
+        shares = np.append(self._matrix[row_ranges(starts, ends)] @ query, 0.0)
         first = np.cumsum(lengths) - lengths   # each record's first row among ``shares``
         bounds = np.column_stack([first, first + self._cuts[records, 0], first + self._cuts[records, 1]])
         runs = np.maximum.reduceat(shares, bounds.ravel()).reshape(-1, 3)

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.catalogue.search_cover import row_ranges
 from bot.catalogue.search_tfidf import Part, part, vector
 from bot.text.normalize import fold
 
@@ -70,12 +71,9 @@ class PhraseIndex:
             return out
         query = self._vector(_folded(text))
         starts, ends = self._bounds[records], self._bounds[records + 1]
-        lengths = ends - starts
-        if not lengths.sum():
+        if not (ends - starts).sum():
             return out
-        # each record's rows, starts[k] .. ends[k] - 1, one after the other
-        rows = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        cosine = self._matrix[rows] @ query
+        cosine = self._matrix[row_ranges(starts, ends)] @ query
         has = ends > starts
         out[has] = np.maximum.reduceat(cosine, np.cumsum(np.concatenate([[0], (ends - starts)[has][:-1]])))
         return out

@@ -92,8 +92,7 @@ def is_local_row(row) -> bool:
 def records_from_session(session) -> List[SearchRecord]:
     """Records of the ``procedures`` table (for :meth:`ProcedureIndex.build` in production): only the
     columns the search needs (code, name, aliases, level, origin, source, place of submission, the field's
-    name), so that
-    a catalogue of thousands of rows loads in a fraction of a second."""
+    name), so that a catalogue of thousands of rows loads in a fraction of a second."""
     from sqlalchemy import select
 
     from bot.db.models import Field, Procedure

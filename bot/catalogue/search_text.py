@@ -207,9 +207,9 @@ def colloquial_in(words: Sequence[str]) -> List[str]:
     return [phrase for _, phrase in sorted(found)]
 
 
-def expand_colloquial(words: Sequence[str]) -> List[str]:
-    """The words plus the official phrases of the everyday words found in them."""
-    extra = [w for phrase in colloquial_in(words) for w in COLLOQUIAL[phrase].split()]
+def expand_colloquial(words: Sequence[str], said: Optional[Sequence[str]] = None) -> List[str]:
+    """The words plus the official phrases of the everyday words found in them (``said``, when already found)."""
+    extra = [w for phrase in (colloquial_in(words) if said is None else said) for w in COLLOQUIAL[phrase].split()]
     return list(words) + ["|"] + extra if extra else list(words)
 
 
