@@ -116,7 +116,12 @@ def evaluate(run: Callable[[str], Tuple[List[str], str, str]], cases: Sequence[d
     return {"n": len(cases), "top1": top1 / n, "top3": top3 / n, "sure": sure / n, "none": none / n,
             "maybe": maybe / n,
             "sure_wrong": sure_wrong,
-            "p50": statistics.median(times) if times else 0.0,
+            **percentiles(times)}
+
+
+def percentiles(times: List[float]) -> Dict[str, float]:
+    """``p50`` and ``p95`` of sorted ``times`` (0 when there are none)."""
+    return {"p50": statistics.median(times) if times else 0.0,
             "p95": times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0}
 
 
@@ -261,8 +266,8 @@ def dump(index: ProcedureIndex, texts: List[str], path: Path) -> int:
             index.decide(text)
             times.append((time.perf_counter() - start) * 1000)
         times.sort()
-        print(f"round {round_ + 1}: {len(texts)} phrasings, median {statistics.median(times):.2f} ms, "
-              f"p95 {times[int(0.95 * len(times))]:.2f} ms")
+        p = percentiles(times)
+        print(f"round {round_ + 1}: {len(texts)} phrasings, median {p['p50']:.2f} ms, p95 {p['p95']:.2f} ms")
     return 0
 
 

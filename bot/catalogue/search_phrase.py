@@ -71,9 +71,10 @@ class PhraseIndex:
             return out
         query = self._vector(_folded(text))
         starts, ends = self._bounds[records], self._bounds[records + 1]
-        if not (ends - starts).sum():
+        lengths = ends - starts
+        if not lengths.sum():
             return out
         cosine = self._matrix[row_ranges(starts, ends)] @ query
-        has = ends > starts
-        out[has] = np.maximum.reduceat(cosine, np.cumsum(np.concatenate([[0], (ends - starts)[has][:-1]])))
+        has = lengths > 0
+        out[has] = np.maximum.reduceat(cosine, np.cumsum(np.concatenate([[0], lengths[has][:-1]])))
         return out
