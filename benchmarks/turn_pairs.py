@@ -31,7 +31,8 @@ from tests.support.postgres import scratch_postgres
 
 TICK = os.sysconf("SC_CLK_TCK")
 SIDES = ("before", "after")
-MEASURES = ("1 user median ms", "20 users turns/s", "CPU ms per turn (assistant)")
+MEASURES = ("1 user median ms", "20 users turns/s", "20 users median ms", "20 users p95 ms",
+            "CPU ms per turn (assistant)")
 
 
 def session_cpu(session: int) -> float:
@@ -62,13 +63,13 @@ def session_of(tree: Path) -> int:
 
 
 def burst(url: str, session: int) -> Dict[str, float]:
-    """One burst on one side: the 1-citizen median, the 20-citizen rate and the CPU per turn."""
+    """One burst on one side: the 1-citizen median, the 20-citizen rate, median and p95, the CPU per turn."""
     one = asyncio.run(_load(url, 1, 3, [DEMO]))
     before = session_cpu(session)
     twenty = asyncio.run(_load(url, 20, 1, [DEMO]))
     used = session_cpu(session) - before
-    return {MEASURES[0]: one["median_ms"], MEASURES[1]: twenty["turns_per_s"],
-            MEASURES[2]: 1000 * used / twenty["turns"]}
+    return {MEASURES[0]: one["median_ms"], MEASURES[1]: twenty["turns_per_s"], MEASURES[2]: twenty["median_ms"],
+            MEASURES[3]: twenty["p95_ms"], MEASURES[4]: 1000 * used / twenty["turns"]}
 
 
 def main(argv: List[str]) -> int:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # LOCK_STORE_URL (redis://host:port/db), the lock store the workers share.
     rasa_workers: int = 1
     lock_store_url: Optional[str] = None
+    # Turns inside one Rasa process's message processor at once, the others first come, first
+    # served (0: no limit); a turn gives its place up after TURN_HOLD_MS (README "Scaling").
+    turn_concurrency: int = 3
+    turn_hold_ms: int = 250
     # PostgreSQL's synchronous_commit for the conversation log's connections only (README "Scaling").
     tracker_synchronous_commit: str = "off"
     model_dir: str = str(ROOT / "models")
@@ -248,6 +252,12 @@ class Settings(BaseSettings):
     def _workers(cls, value: int) -> int:  # noqa: N805 - pydantic validator
         if not 1 <= value <= 64:
             raise ValueError("RASA_WORKERS must be between 1 and 64")
+        return value
+
+    @validator("turn_concurrency", "turn_hold_ms")
+    def _turn_gate(cls, value: int) -> int:  # noqa: N805 - pydantic validator
+        if not 0 <= value <= 10_000:
+            raise ValueError("TURN_CONCURRENCY and TURN_HOLD_MS must be between 0 and 10000")
         return value
 
     @validator("tracker_synchronous_commit")

@@ -23,7 +23,9 @@
   temporary tracker a form validates with, built from the tracker's state, not by replaying the
   conversation; a slot copied without ``copy``'s generic path;
 * :mod:`integrations.log_copies` — the deep copies Rasa makes for its debug lines made only when
-  debug lines are written.
+  debug lines are written;
+* :mod:`integrations.turn_gate` — at most ``TURN_CONCURRENCY`` turns in the message processor at
+  once, the others first come, first served.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).
@@ -46,6 +48,7 @@ def install() -> None:
         state_cache,
         tf_predict,
         tracker_copy,
+        turn_gate,
     )
 
     model_pull.install()
@@ -59,3 +62,4 @@ def install() -> None:
     sparse_features.install()
     tracker_copy.install()
     log_copies.install()
+    turn_gate.install()

@@ -1,0 +1,192 @@
+"""The turn gate: first come, first served, a bounded number inside, places never lost."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, List
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import InMemoryLockStore
+
+from integrations import turn_gate
+from integrations.turn_gate import TurnGate
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def _turn(gate: TurnGate, name: str, log: List[str], release: asyncio.Event) -> None:
+    async with gate.place():
+        log.append(name)
+        await release.wait()
+
+
+async def test_turns_enter_in_arrival_order_and_no_more_than_the_limit() -> None:
+    gate = TurnGate(limit=2, hold_seconds=60)
+    log: List[str] = []
+    releases = {name: asyncio.Event() for name in "abcde"}
+    tasks = []
+    for name in "abcde":
+        tasks.append(asyncio.create_task(_turn(gate, name, log, releases[name])))
+        await _settle()
+    assert log == ["a", "b"] and gate.inside == 2 and gate.waiting == 3
+    releases["b"].set()
+    await _settle()
+    assert log == ["a", "b", "c"] and gate.inside == 2
+    for name in "acde":
+        releases[name].set()
+    await asyncio.gather(*tasks)
+    assert log == list("abcde") and gate.inside == 0 and gate.waiting == 0
+
+
+async def test_a_late_arrival_does_not_jump_the_line_when_a_place_frees() -> None:
+    gate = TurnGate(limit=1, hold_seconds=60)
+    log: List[str] = []
+    first, second, late = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    a = asyncio.create_task(_turn(gate, "a", log, first))
+    await _settle()
+    b = asyncio.create_task(_turn(gate, "b", log, second))
+    await _settle()
+    first.set()  # "a" leaves; its place is handed to "b" before "c" arrives in the same loop pass
+    c = asyncio.create_task(_turn(gate, "c", log, late))
+    await _settle()
+    assert log == ["a", "b"]
+    second.set()
+    late.set()
+    await asyncio.gather(a, b, c)
+    assert log == ["a", "b", "c"] and gate.inside == 0
+
+
+async def test_a_stalled_turn_gives_its_place_up_after_the_hold_time() -> None:
+    gate = TurnGate(limit=1, hold_seconds=0.3)
+    log: List[str] = []
+    stalled, quick = asyncio.Event(), asyncio.Event()
+    a = asyncio.create_task(_turn(gate, "a", log, stalled))
+    await _settle()
+    b = asyncio.create_task(_turn(gate, "b", log, quick))
+    await _settle()
+    assert log == ["a"]
+    for _ in range(200):  # "b" is let in while "a" still runs
+        if log == ["a", "b"]:
+            break
+        await asyncio.sleep(0.05)
+    assert log == ["a", "b"] and not a.done()
+    quick.set()
+    await b
+    stalled.set()
+    await a  # leaving after the hold time frees nothing twice
+    assert gate.inside == 0
+
+
+async def test_failed_and_cancelled_turns_never_keep_or_lose_a_place() -> None:
+    gate = TurnGate(limit=1, hold_seconds=60)
+
+    async def failing() -> None:
+        async with gate.place():
+            raise RuntimeError("action server down")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    assert gate.inside == 0
+    log: List[str] = []
+    hold, other = asyncio.Event(), asyncio.Event()
+    a = asyncio.create_task(_turn(gate, "a", log, hold))
+    await _settle()
+    waiting = asyncio.create_task(_turn(gate, "w", log, other))
+    await _settle()
+    waiting.cancel()  # cancelled while in line
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert gate.waiting == 0
+    handed = asyncio.create_task(_turn(gate, "h", log, other))
+    await _settle()
+    hold.set()
+    await asyncio.sleep(0)  # "a" leaves and hands its place to "h" ...
+    handed.cancel()  # ... which is cancelled before it runs: the place must pass on, not leak
+    await asyncio.gather(a, handed, return_exceptions=True)
+    assert gate.inside == 0 and gate.waiting == 0
+    other.set()
+    await asyncio.wait_for(_turn(gate, "z", log, other), 5)
+    assert log[-1] == "z" and gate.inside == 0
+
+
+async def test_no_limit_lets_every_turn_in() -> None:
+    gate = TurnGate(limit=0, hold_seconds=0.01)
+    log: List[str] = []
+    release = asyncio.Event()
+    tasks = [asyncio.create_task(_turn(gate, str(i), log, release)) for i in range(50)]
+    await _settle()
+    assert len(log) == 50
+    release.set()
+    await asyncio.gather(*tasks)
+
+
+class _Processor:
+    def __init__(self, log: List[Any], release: asyncio.Event) -> None:
+        self.log, self.release = log, release
+
+    async def handle_message(self, message: UserMessage) -> List[Any]:
+        self.log.append(message.text)
+        await self.release.wait()
+        return [{"text": message.text}]
+
+
+class _Agent:
+    def __init__(self, processor: _Processor) -> None:
+        self.lock_store = InMemoryLockStore()
+        self.processor = processor
+
+    def is_ready(self) -> bool:
+        return True
+
+
+async def test_the_gate_is_inside_the_conversation_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message waiting for its own conversation's earlier turn holds no place in the gate."""
+    monkeypatch.setattr(turn_gate, "_limits", {"limit": 1, "hold_seconds": 60})
+    monkeypatch.setattr(turn_gate, "_gates", type(turn_gate._gates)())
+    log: List[Any] = []
+    release = asyncio.Event()
+    agent = _Agent(_Processor(log, release))
+    first = asyncio.create_task(turn_gate.handle_message(agent, UserMessage("a1", sender_id="a")))
+    await _settle()
+    second = asyncio.create_task(turn_gate.handle_message(agent, UserMessage("a2", sender_id="a")))
+    third = asyncio.create_task(turn_gate.handle_message(agent, UserMessage("b1", sender_id="b")))
+    await _settle()
+    gate = turn_gate.gate()
+    assert log == ["a1"] and gate.waiting == 1  # "b1" waits for the place; "a2" for its lock only
+    release.set()
+    assert await asyncio.gather(first, second, third) == [[{"text": "a1"}], [{"text": "a2"}], [{"text": "b1"}]]
+    assert log[0] == "a1" and sorted(log[1:]) == ["a2", "b1"] and gate.inside == 0
+
+
+def test_the_rasa_process_installs_it_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core.agent import Agent
+
+    from bot import settings as settings_module
+    from integrations import rasa_process
+    from tests.support.rasa_patches import keep_rasa_as_is
+
+    keep_rasa_as_is(monkeypatch)
+    monkeypatch.setattr(turn_gate, "_limits", dict(turn_gate._limits))
+    monkeypatch.setenv("TURN_CONCURRENCY", "5")
+    monkeypatch.setenv("TURN_HOLD_MS", "400")
+    settings_module.get_settings.cache_clear()
+    try:
+        rasa_process.install()
+    finally:
+        settings_module.get_settings.cache_clear()
+    assert Agent.handle_message is turn_gate.handle_message
+    assert turn_gate._limits == {"limit": 5, "hold_seconds": 0.4}
+    turn_gate.uninstall()
+    assert Agent.handle_message is not turn_gate.handle_message
+
+
+def test_the_settings_refuse_a_negative_or_absurd_gate() -> None:
+    from bot.settings import Settings
+
+    assert (Settings().turn_concurrency, Settings().turn_hold_ms) == (3, 250)
+    for field, value in (("turn_concurrency", -1), ("turn_hold_ms", 10**6)):
+        with pytest.raises(ValueError, match="TURN_CONCURRENCY"):
+            Settings(**{field: value})
