@@ -14,6 +14,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import List
 
 DEFAULT_TEXTS = ["xin chào", "làm giấy khai sinh cần giấy tờ gì", "còn lệ phí thì sao?",
@@ -24,11 +25,13 @@ async def median_parse_ms(model: str, texts: List[str], repeats: int = 30) -> fl
     """Median wall time of ``Agent.parse_message`` (the NLU graph only) over ``texts``."""
     from rasa.core.agent import Agent
 
-    try:
+    import integrations
+
+    # Only the tree's own adjustments: the project's editable install would otherwise lend a tree
+    # from before them this checkout's ``integrations.rasa_process``.
+    if (Path(integrations.__path__[0]) / "rasa_process.py").is_file():
         from integrations.rasa_process import install
-    except ImportError:  # a tree from before the Rasa-process adjustments
-        pass
-    else:
+
         install()
     agent = Agent.load(model)
     for text in texts:

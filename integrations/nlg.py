@@ -30,6 +30,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from integrations.turn_gate import step_out
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 2.0
@@ -72,9 +74,10 @@ class ConsoleNLG(NaturalLanguageGenerator):
                 "tracker": {"sender_id": tracker.sender_id, "slots": tracker.current_slot_values()},
                 "channel": {"name": output_channel}}
         try:
-            response = await self._http().post(
-                self.url, content=json.dumps(body, default=str, ensure_ascii=False).encode("utf-8"),
-                headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+            async with step_out():  # no place in the turn gate while the console answers
+                response = await self._http().post(
+                    self.url, content=json.dumps(body, default=str, ensure_ascii=False).encode("utf-8"),
+                    headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self._paused_until = time.monotonic() + PAUSE_S
             logger.warning("console NLG unreachable (%s): domain text for %s", type(exc).__name__, utter_action)

@@ -1,46 +1,79 @@
-"""Rasa-side: turns handled first come, first served when many conversations arrive at once.
+"""Rasa-side: turns handled oldest first when many conversations arrive at once.
 
 One Rasa process serves its conversations on one event loop. Without a limit, every message
 that arrives goes straight into Rasa's message processor, so at twenty citizens twenty turns
-share the loop slice by slice (each ``await`` on the database or the action server sends a turn
-to the back of the loop's queue). A turn's reply then takes about twenty times its own work, so
-the heavier turns (a dossier check, a catalogue search) finish last and make the tail
-(docs/profile.md, item 30).
+share the loop slice by slice (each ``await`` sends a turn to the back of the loop's queue). A
+turn's reply then takes about twenty times its own work, so the heavier turns (a dossier check,
+a catalogue search) finish last and make the tail (docs/profile.md, item 30).
 
-:class:`TurnGate` lets at most ``limit`` turns into the processor at once; the others wait in
-the order they reached the gate. The work done is the same, but a turn, once in, finishes in a
-few times its own work, and every reply waits about as long as the others: the tail shortens,
-the median stays. ``limit`` is kept above one so that the loop has another turn to run while
-one waits on PostgreSQL or the action server.
+:class:`TurnGate` lets at most ``limit`` turns run in the processor at once; the others wait,
+oldest first (by when they reached the gate). A turn gives its place up while it waits on
+another service (the action server, the console's answer texts: :func:`step_out`) and takes it
+back before any newer turn, so a slow or stalled service never holds a place, and the loop
+always has a turn to run while others wait. The work done is the same, but a turn, once in,
+finishes in a few times its own work, and every reply waits about as long as the others: the
+tail shortens, the median stays.
 
-A turn that has held its place for ``hold_seconds`` (a slow database, an action server that
-does not answer) gives it to the next in line while it goes on, so a stalled dependency slows
-the stalled turns only, as without the gate. The gate sits inside the conversation's lock
-(:meth:`rasa.core.agent.Agent.handle_message`), so a message never holds a place while it
-waits for an earlier message of its own conversation, and per-conversation order is the lock
-store's, unchanged. ``TURN_CONCURRENCY=0`` turns the gate off.
+A turn that has held its place for ``hold_seconds`` at a stretch (a wait that does not step out)
+lets the next one in and goes on without a place. The gate sits inside the conversation's lock
+(:meth:`rasa.core.agent.Agent.handle_message`), so a message never holds a place while it waits
+for an earlier message of its own conversation, and per-conversation order is the lock store's,
+unchanged. ``TURN_CONCURRENCY=0`` turns the gate off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import heapq
+import itertools
 import weakref
-from collections import deque
-from typing import Any, AsyncIterator, Deque, Optional
+from typing import Any, AsyncIterator, List, Optional, Tuple
 
-_original: Any = None
+_original: dict = {}
+
+
+class _Turn:
+    """One turn's standing at the gate: its age (ticket) and whether it holds a place."""
+
+    def __init__(self, gate: "TurnGate", ticket: int) -> None:
+        self.gate, self.ticket = gate, ticket
+        self.holding = False
+        self._timer: Optional[asyncio.TimerHandle] = None
+
+    async def take(self) -> None:
+        """Take a place, before every newer turn."""
+        await self.gate._enter(self.ticket)
+        self.holding = True
+        self._timer = asyncio.get_running_loop().call_later(self.gate.hold_seconds, self._overstayed)
+
+    def leave(self) -> None:
+        """Give the place back (idempotent)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.holding:
+            self.holding = False
+            self.gate._give_up()
+
+    def _overstayed(self) -> None:
+        self.leave()  # held a place past the hold time: goes on without one, to the end
+
+
+CURRENT: contextvars.ContextVar[Optional[_Turn]] = contextvars.ContextVar("turn_gate_turn", default=None)
 
 
 class TurnGate:
-    """At most ``limit`` turns inside at once, the others admitted in arrival order."""
+    """At most ``limit`` turns inside at once, the others let in oldest first."""
 
     def __init__(self, limit: int, hold_seconds: float) -> None:
-        """``limit`` places (0: no limit); a place is given up after ``hold_seconds``."""
+        """``limit`` places (0: no limit); a place is given up after ``hold_seconds`` at a stretch."""
         self.limit = limit
         self.hold_seconds = hold_seconds
         self.inside = 0
-        self._waiting: Deque["asyncio.Future[None]"] = deque()
+        self._tickets = itertools.count()
+        self._waiting: List[Tuple[int, "asyncio.Future[None]"]] = []
 
     @property
     def waiting(self) -> int:
@@ -48,27 +81,29 @@ class TurnGate:
         return len(self._waiting)
 
     def _give_up(self) -> None:
-        """A place is free: hand it to the first turn still waiting, or leave it empty."""
+        """A place is free: hand it to the oldest turn still waiting, or leave it empty."""
         while self._waiting:
-            future = self._waiting.popleft()
+            _, future = heapq.heappop(self._waiting)
             if not future.done():
                 future.set_result(None)  # the place passes on: ``inside`` is unchanged
                 return
         self.inside -= 1
 
-    async def _enter(self) -> None:
-        """Take a place, waiting in line behind those who came first."""
+    async def _enter(self, ticket: int) -> None:
+        """Take a place, waiting behind the older turns that wait."""
         if self.inside < self.limit and not self._waiting:
             self.inside += 1
             return
         future: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
+        entry = (ticket, future)
+        heapq.heappush(self._waiting, entry)
         try:
             await future
         except asyncio.CancelledError:
             if future.cancelled():
                 with contextlib.suppress(ValueError):  # unless a freed place already passed it by
-                    self._waiting.remove(future)
+                    self._waiting.remove(entry)
+                    heapq.heapify(self._waiting)
             else:
                 self._give_up()  # a place was handed over as the turn was cancelled: pass it on
             raise
@@ -79,20 +114,28 @@ class TurnGate:
         if self.limit <= 0:
             yield
             return
-        await self._enter()
-        held = [True]
-
-        def leave() -> None:
-            if held[0]:
-                held[0] = False
-                self._give_up()
-
-        timer = asyncio.get_running_loop().call_later(self.hold_seconds, leave)
+        turn = _Turn(self, next(self._tickets))
+        await turn.take()
+        token = CURRENT.set(turn)
         try:
             yield
         finally:
-            timer.cancel()
-            leave()
+            CURRENT.reset(token)
+            turn.leave()
+
+
+@contextlib.asynccontextmanager
+async def step_out() -> AsyncIterator[None]:
+    """Around a wait on another service: the place is free meanwhile, and taken back after."""
+    turn = CURRENT.get()
+    if turn is None or not turn.holding:
+        yield
+        return
+    turn.leave()
+    try:
+        yield
+    finally:
+        await turn.take()
 
 
 _gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnGate]" = weakref.WeakKeyDictionary()
@@ -111,17 +154,22 @@ def gate() -> TurnGate:
 async def handle_message(self: Any, message: Any) -> Optional[Any]:
     """``Agent.handle_message`` with the gate inside the conversation's lock."""
     if not self.is_ready():
-        return await _original(self, message)  # Rasa logs and answers None
+        return await _original["handle_message"](self, message)  # Rasa logs and answers None
     async with self.lock_store.lock(message.sender_id):
         async with gate().place():
             return await self.processor.handle_message(message)
 
 
+async def request(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """``EndpointConfig.request`` (the action server, Rasa's other endpoints) stepping out of the gate."""
+    async with step_out():
+        return await _original["request"](self, *args, **kwargs)
+
 
 def install(limit: Optional[int] = None, hold_seconds: Optional[float] = None) -> None:
     """Gate Rasa's turns (idempotent); the limits default to the settings."""
-    global _original
     from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
     if limit is None or hold_seconds is None:
         from bot.settings import get_settings
@@ -132,13 +180,19 @@ def install(limit: Optional[int] = None, hold_seconds: Optional[float] = None) -
     _limits.update(limit=limit, hold_seconds=hold_seconds)
     _gates.clear()
     if Agent.handle_message is not handle_message:
-        _original = Agent.handle_message
+        _original["handle_message"] = Agent.handle_message
         Agent.handle_message = handle_message  # type: ignore[method-assign]
+    if EndpointConfig.request is not request:
+        _original["request"] = EndpointConfig.request
+        EndpointConfig.request = request  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
-    """Give Rasa its own ``Agent.handle_message`` back (tests)."""
+    """Give Rasa its own ``Agent.handle_message`` and ``EndpointConfig.request`` back (tests)."""
     from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
-    if _original is not None:
-        Agent.handle_message = _original  # type: ignore[method-assign]
+    if "handle_message" in _original:
+        Agent.handle_message = _original.pop("handle_message")  # type: ignore[method-assign]
+    if "request" in _original:
+        EndpointConfig.request = _original.pop("request")  # type: ignore[method-assign]

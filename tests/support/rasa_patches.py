@@ -31,7 +31,7 @@ def patched_attributes() -> List[Tuple[Any, str]]:
             (DialogueStateTracker, "copy"), (Event, "resolve_by_type"),
             (RulePolicy, "_get_possible_keys"), (RasaModel, "_rasa_predict"),
             (Message, "_combine_features"), (FormAction, "_temporary_tracker"), (Slot, "__copy__"),
-            (agent.Agent, "handle_message")] + [
+            (agent.Agent, "handle_message"), (EndpointConfig, "request")] + [
         (importlib.import_module(name), "copy") for name in log_copies.MODULES]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, List
+from typing import Any, Dict, List
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -110,6 +110,105 @@ async def test_failed_and_cancelled_turns_never_keep_or_lose_a_place() -> None:
     other.set()
     await asyncio.wait_for(_turn(gate, "z", log, other), 5)
     assert log[-1] == "z" and gate.inside == 0
+
+
+async def _calling(gate: TurnGate, name: str, log: List[str], reply: asyncio.Event, done: asyncio.Event) -> None:
+    """A turn that waits on another service (stepping out), then works on."""
+    async with gate.place():
+        log.append(f"{name} in")
+        async with turn_gate.step_out():
+            await reply.wait()
+        log.append(f"{name} back")
+        await done.wait()
+
+
+async def test_a_turn_waiting_on_another_service_frees_its_place_and_comes_back_first() -> None:
+    gate = TurnGate(limit=1, hold_seconds=60)
+    log: List[str] = []
+    reply, done, later = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    a = asyncio.create_task(_calling(gate, "a", log, reply, done))
+    await _settle()
+    b = asyncio.create_task(_turn(gate, "b", log, later))  # gets in while "a" waits on the service
+    await _settle()
+    assert log == ["a in", "b"] and gate.inside == 1
+    c = asyncio.create_task(_turn(gate, "c", log, later))  # newer than "a": waits
+    reply.set()  # "a"'s answer is in; "a" waits for "b"'s place, ahead of "c"
+    await _settle()
+    assert log == ["a in", "b"] and gate.waiting == 2
+    later.set()
+    await _settle()
+    assert log == ["a in", "b", "a back"]
+    done.set()
+    await asyncio.gather(a, b, c)
+    assert log[-1] == "c" and gate.inside == 0 and gate.waiting == 0
+
+
+async def test_a_stalled_service_holds_no_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``EndpointConfig.request`` (the action server) steps out: a hung call blocks its own turn only."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    hung = asyncio.Event()
+
+    async def action_server(self: Any, *args: Any, **kwargs: Any) -> Any:
+        await hung.wait()
+        return {"events": []}
+
+    monkeypatch.setitem(turn_gate._original, "request", action_server)
+    gate = TurnGate(limit=1, hold_seconds=60)
+    log: List[str] = []
+    release = asyncio.Event()
+
+    async def calling() -> Any:
+        async with gate.place():
+            return await turn_gate.request(EndpointConfig("http://127.0.0.1:9/webhook"), method="post")
+
+    stalled = asyncio.create_task(calling())
+    await _settle()
+    others = [asyncio.create_task(_turn(gate, name, log, release)) for name in "xyz"]
+    await _settle()
+    assert log == ["x"]  # in at once, though the place's first holder is still waiting
+    release.set()
+    await asyncio.gather(*others)
+    assert log == ["x", "y", "z"] and not stalled.done()
+    hung.set()
+    assert await stalled == {"events": []} and gate.inside == 0
+
+
+async def test_a_turn_that_overstayed_goes_on_without_taking_a_place_again() -> None:
+    gate = TurnGate(limit=1, hold_seconds=1.0)
+    loop = asyncio.get_running_loop()
+    times: Dict[str, float] = {}
+    reply, done, other = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    reply.set()
+
+    async def slow_then_calling() -> None:
+        async with gate.place():
+            await asyncio.sleep(1.3)  # a wait that does not step out: the place is given up at 1.0 s
+            async with turn_gate.step_out():
+                await reply.wait()
+            times["a back"] = loop.time()
+            await done.wait()
+
+    async def second() -> None:
+        async with gate.place():
+            times["b in"] = loop.time()
+            await other.wait()
+
+    a = asyncio.create_task(slow_then_calling())
+    await _settle()
+    b = asyncio.create_task(second())
+    await asyncio.wait_for(_until(lambda: "a back" in times), 10)
+    # "a" came back at once, not when "b" (in since 1.0 s) gave its place up a second later
+    assert times["a back"] - times["b in"] < 0.9 and not b.done()
+    done.set()
+    other.set()
+    await asyncio.gather(a, b)
+    assert gate.inside == 0
+
+
+async def _until(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
 
 
 async def test_no_limit_lets_every_turn_in() -> None:
