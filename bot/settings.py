@@ -64,10 +64,12 @@ class Settings(BaseSettings):
     # LOCK_STORE_URL (redis://host:port/db), the lock store the workers share.
     rasa_workers: int = 1
     lock_store_url: Optional[str] = None
-    # Turns inside one Rasa process's message processor at once, the others first come, first
-    # served (0: no limit); a turn gives its place up after TURN_HOLD_MS (README "Scaling").
+    # Turns in one Rasa process's message processor at once, the others oldest first (0: no limit);
+    # a place is given up after TURN_HOLD_MS at a stretch, or TURN_WAIT_MS into a wait on the action
+    # server or the console (README "Scaling").
     turn_concurrency: int = 3
     turn_hold_ms: int = 250
+    turn_wait_ms: int = 100
     # PostgreSQL's synchronous_commit for the conversation log's connections only (README "Scaling").
     tracker_synchronous_commit: str = "off"
     model_dir: str = str(ROOT / "models")
@@ -254,10 +256,10 @@ class Settings(BaseSettings):
             raise ValueError("RASA_WORKERS must be between 1 and 64")
         return value
 
-    @validator("turn_concurrency", "turn_hold_ms")
+    @validator("turn_concurrency", "turn_hold_ms", "turn_wait_ms")
     def _turn_gate(cls, value: int) -> int:  # noqa: N805 - pydantic validator
         if not 0 <= value <= 10_000:
-            raise ValueError("TURN_CONCURRENCY and TURN_HOLD_MS must be between 0 and 10000")
+            raise ValueError("TURN_CONCURRENCY, TURN_HOLD_MS and TURN_WAIT_MS must be between 0 and 10000")
         return value
 
     @validator("tracker_synchronous_commit")

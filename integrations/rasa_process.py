@@ -25,7 +25,7 @@
 * :mod:`integrations.log_copies` — the deep copies Rasa makes for its debug lines made only when
   debug lines are written;
 * :mod:`integrations.turn_gate` — at most ``TURN_CONCURRENCY`` turns in the message processor at
-  once, the others first come, first served.
+  once, the others oldest first.
 
 ``rasa test``/``rasa shell`` started by hand run Rasa unchanged: answers are the same, only
 slower, and without the model server fallback (they are given a local model anyway).

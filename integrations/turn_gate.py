@@ -6,19 +6,20 @@ share the loop slice by slice (each ``await`` sends a turn to the back of the lo
 turn's reply then takes about twenty times its own work, so the heavier turns (a dossier check,
 a catalogue search) finish last and make the tail (docs/profile.md, item 30).
 
-:class:`TurnGate` lets at most ``limit`` turns run in the processor at once; the others wait,
-oldest first (by when they reached the gate). A turn gives its place up while it waits on
-another service (the action server, the console's answer texts: :func:`step_out`) and takes it
-back before any newer turn, so a slow or stalled service never holds a place, and the loop
-always has a turn to run while others wait. The work done is the same, but a turn, once in,
+:class:`TurnGate` lets at most ``limit`` turns into the processor at once; the others wait,
+oldest first (by when they reached the gate). The work done is the same, but a turn, once in,
 finishes in a few times its own work, and every reply waits about as long as the others: the
-tail shortens, the median stays.
+tail shortens, the median stays. ``limit`` is above one so that the loop has another turn to
+run while one waits on the action server.
 
-A turn that has held its place for ``hold_seconds`` at a stretch (a wait that does not step out)
-lets the next one in and goes on without a place. The gate sits inside the conversation's lock
-(:meth:`rasa.core.agent.Agent.handle_message`), so a message never holds a place while it waits
-for an earlier message of its own conversation, and per-conversation order is the lock store's,
-unchanged. ``TURN_CONCURRENCY=0`` turns the gate off.
+A turn keeps its place through the short waits on another service (:func:`step_out`: the action
+server, the console's answer texts), so that it finishes before newer turns start; a wait that
+lasts ``wait_seconds`` frees the place, and the turn takes one back, before any newer turn, when
+the answer comes. A slow or stalled service thus holds no place. A turn that has held its place
+for ``hold_seconds`` at a stretch goes on without one. The gate sits inside the conversation's
+lock (:meth:`rasa.core.agent.Agent.handle_message`), so a message never holds a place while it
+waits for an earlier message of its own conversation, and per-conversation order is the lock
+store's, unchanged. ``TURN_CONCURRENCY=0`` turns the gate off.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class _Turn:
     def __init__(self, gate: "TurnGate", ticket: int) -> None:
         self.gate, self.ticket = gate, ticket
         self.holding = False
+        self.overstayed = False  # held a place past the hold time: goes on without one, to the end
         self._timer: Optional[asyncio.TimerHandle] = None
 
     async def take(self) -> None:
@@ -58,7 +60,13 @@ class _Turn:
             self.gate._give_up()
 
     def _overstayed(self) -> None:
-        self.leave()  # held a place past the hold time: goes on without one, to the end
+        self.overstayed = True
+        self.leave()
+
+    async def back(self) -> None:
+        """After a wait on another service: the place again, if the wait gave it up."""
+        if not self.holding and not self.overstayed:
+            await self.take()
 
 
 CURRENT: contextvars.ContextVar[Optional[_Turn]] = contextvars.ContextVar("turn_gate_turn", default=None)
@@ -67,10 +75,12 @@ CURRENT: contextvars.ContextVar[Optional[_Turn]] = contextvars.ContextVar("turn_
 class TurnGate:
     """At most ``limit`` turns inside at once, the others let in oldest first."""
 
-    def __init__(self, limit: int, hold_seconds: float) -> None:
-        """``limit`` places (0: no limit); a place is given up after ``hold_seconds`` at a stretch."""
+    def __init__(self, limit: int, hold_seconds: float, wait_seconds: float = 0.1) -> None:
+        """``limit`` places (0: no limit); a place is given up after ``hold_seconds`` at a stretch,
+        or ``wait_seconds`` into a wait on another service."""
         self.limit = limit
         self.hold_seconds = hold_seconds
+        self.wait_seconds = wait_seconds
         self.inside = 0
         self._tickets = itertools.count()
         self._waiting: List[Tuple[int, "asyncio.Future[None]"]] = []
@@ -126,20 +136,27 @@ class TurnGate:
 
 @contextlib.asynccontextmanager
 async def step_out() -> AsyncIterator[None]:
-    """Around a wait on another service: the place is free meanwhile, and taken back after."""
+    """Around a wait on another service: past ``wait_seconds`` the place is freed, and taken back after."""
     turn = CURRENT.get()
     if turn is None or not turn.holding:
         yield
         return
-    turn.leave()
+    timer = asyncio.get_running_loop().call_later(turn.gate.wait_seconds, turn.leave)
     try:
         yield
-    finally:
-        await turn.take()
+    except asyncio.CancelledError:
+        timer.cancel()
+        raise  # the turn is being stopped: no place to take back
+    except BaseException:
+        timer.cancel()
+        await turn.back()  # Rasa goes on with the turn after a failed call
+        raise
+    timer.cancel()
+    await turn.back()
 
 
 _gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnGate]" = weakref.WeakKeyDictionary()
-_limits = {"limit": 0, "hold_seconds": 0.25}
+_limits = {"limit": 0, "hold_seconds": 0.25, "wait_seconds": 0.1}
 
 
 def gate() -> TurnGate:
@@ -147,7 +164,7 @@ def gate() -> TurnGate:
     loop = asyncio.get_running_loop()
     found = _gates.get(loop)
     if found is None:
-        found = _gates[loop] = TurnGate(_limits["limit"], _limits["hold_seconds"])
+        found = _gates[loop] = TurnGate(**_limits)
     return found
 
 
@@ -166,18 +183,16 @@ async def request(self: Any, *args: Any, **kwargs: Any) -> Any:
         return await _original["request"](self, *args, **kwargs)
 
 
-def install(limit: Optional[int] = None, hold_seconds: Optional[float] = None) -> None:
-    """Gate Rasa's turns (idempotent); the limits default to the settings."""
+def install() -> None:
+    """Gate Rasa's turns with the settings' limits (idempotent)."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    if limit is None or hold_seconds is None:
-        from bot.settings import get_settings
+    from bot.settings import get_settings
 
-        settings = get_settings()
-        limit = settings.turn_concurrency if limit is None else limit
-        hold_seconds = settings.turn_hold_ms / 1000 if hold_seconds is None else hold_seconds
-    _limits.update(limit=limit, hold_seconds=hold_seconds)
+    settings = get_settings()
+    _limits.update(limit=settings.turn_concurrency, hold_seconds=settings.turn_hold_ms / 1000,
+                   wait_seconds=settings.turn_wait_ms / 1000)
     _gates.clear()
     if Agent.handle_message is not handle_message:
         _original["handle_message"] = Agent.handle_message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, Dict, List
 
 import pytest
@@ -122,15 +123,34 @@ async def _calling(gate: TurnGate, name: str, log: List[str], reply: asyncio.Eve
         await done.wait()
 
 
-async def test_a_turn_waiting_on_another_service_frees_its_place_and_comes_back_first() -> None:
-    gate = TurnGate(limit=1, hold_seconds=60)
+async def test_a_short_wait_on_another_service_keeps_the_place() -> None:
+    """Calls answered within the wait time keep the turn in: it finishes before newer turns start."""
+    gate = TurnGate(limit=1, hold_seconds=60, wait_seconds=60)
     log: List[str] = []
     reply, done, later = asyncio.Event(), asyncio.Event(), asyncio.Event()
     a = asyncio.create_task(_calling(gate, "a", log, reply, done))
     await _settle()
-    b = asyncio.create_task(_turn(gate, "b", log, later))  # gets in while "a" waits on the service
+    b = asyncio.create_task(_turn(gate, "b", log, later))
     await _settle()
-    assert log == ["a in", "b"] and gate.inside == 1
+    assert log == ["a in"] and gate.waiting == 1
+    reply.set()
+    await _settle()
+    assert log == ["a in", "a back"]
+    done.set()
+    later.set()
+    await asyncio.gather(a, b)
+    assert log == ["a in", "a back", "b"] and gate.inside == 0
+
+
+async def test_a_long_wait_frees_the_place_and_the_turn_comes_back_before_newer_ones() -> None:
+    gate = TurnGate(limit=1, hold_seconds=60, wait_seconds=0.05)
+    log: List[str] = []
+    reply, done, later = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    a = asyncio.create_task(_calling(gate, "a", log, reply, done))
+    await _settle()
+    b = asyncio.create_task(_turn(gate, "b", log, later))  # gets in once "a" has waited 0.05 s
+    await asyncio.wait_for(_until(lambda: log == ["a in", "b"]), 5)
+    assert gate.inside == 1
     c = asyncio.create_task(_turn(gate, "c", log, later))  # newer than "a": waits
     reply.set()  # "a"'s answer is in; "a" waits for "b"'s place, ahead of "c"
     await _settle()
@@ -154,7 +174,7 @@ async def test_a_stalled_service_holds_no_place(monkeypatch: pytest.MonkeyPatch)
         return {"events": []}
 
     monkeypatch.setitem(turn_gate._original, "request", action_server)
-    gate = TurnGate(limit=1, hold_seconds=60)
+    gate = TurnGate(limit=1, hold_seconds=60, wait_seconds=0.05)
     log: List[str] = []
     release = asyncio.Event()
 
@@ -165,8 +185,7 @@ async def test_a_stalled_service_holds_no_place(monkeypatch: pytest.MonkeyPatch)
     stalled = asyncio.create_task(calling())
     await _settle()
     others = [asyncio.create_task(_turn(gate, name, log, release)) for name in "xyz"]
-    await _settle()
-    assert log == ["x"]  # in at once, though the place's first holder is still waiting
+    await asyncio.wait_for(_until(lambda: log == ["x"]), 5)  # in, though the first holder still waits
     release.set()
     await asyncio.gather(*others)
     assert log == ["x", "y", "z"] and not stalled.done()
@@ -174,19 +193,55 @@ async def test_a_stalled_service_holds_no_place(monkeypatch: pytest.MonkeyPatch)
     assert await stalled == {"events": []} and gate.inside == 0
 
 
+async def test_a_failed_call_keeps_the_place_and_a_cancelled_one_does_not_wait_for_it() -> None:
+    gate = TurnGate(limit=1, hold_seconds=60, wait_seconds=0.05)
+    log: List[str] = []
+    holder_done = asyncio.Event()
+    inside: List[int] = []
+
+    async def failing_call(after: float) -> None:
+        async with gate.place():
+            with contextlib.suppress(ConnectionError):
+                async with turn_gate.step_out():
+                    await asyncio.sleep(after)
+                    raise ConnectionError("action server refused")
+            inside.append(gate.inside)  # Rasa goes on with the turn, in its place
+
+    await failing_call(0)
+    await failing_call(0.1)  # failed after the place was freed: taken back
+    assert inside == [1, 1] and gate.inside == 0
+    stopped = asyncio.Event()
+
+    async def stopped_while_out() -> None:
+        async with gate.place():
+            async with turn_gate.step_out():
+                await stopped.wait()
+
+    out = asyncio.create_task(stopped_while_out())
+    await _settle()
+    holder = asyncio.create_task(_turn(gate, "holder", log, holder_done))  # takes the freed place
+    await asyncio.wait_for(_until(lambda: log == ["holder"]), 5)
+    out.cancel()  # stopped (shutdown) while its call runs: it must not queue for a place first
+    await asyncio.wait_for(asyncio.gather(out, return_exceptions=True), 2)
+    assert out.cancelled() and gate.inside == 1 and gate.waiting == 0
+    holder_done.set()
+    await holder
+    assert gate.inside == 0
+
+
 async def test_a_turn_that_overstayed_goes_on_without_taking_a_place_again() -> None:
-    gate = TurnGate(limit=1, hold_seconds=1.0)
+    gate = TurnGate(limit=1, hold_seconds=1.0, wait_seconds=60)
     loop = asyncio.get_running_loop()
     times: Dict[str, float] = {}
-    reply, done, other = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    reply.set()
+    done, other = asyncio.Event(), asyncio.Event()
 
     async def slow_then_calling() -> None:
         async with gate.place():
-            await asyncio.sleep(1.3)  # a wait that does not step out: the place is given up at 1.0 s
             async with turn_gate.step_out():
-                await reply.wait()
+                await asyncio.sleep(1.3)  # the place is given up at 1.0 s, by the hold time
             times["a back"] = loop.time()
+            async with turn_gate.step_out():  # no place to leave or take back
+                await asyncio.sleep(0)
             await done.wait()
 
     async def second() -> None:
@@ -243,7 +298,7 @@ class _Agent:
 
 async def test_the_gate_is_inside_the_conversation_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A message waiting for its own conversation's earlier turn holds no place in the gate."""
-    monkeypatch.setattr(turn_gate, "_limits", {"limit": 1, "hold_seconds": 60})
+    monkeypatch.setattr(turn_gate, "_limits", {"limit": 1, "hold_seconds": 60, "wait_seconds": 60})
     monkeypatch.setattr(turn_gate, "_gates", type(turn_gate._gates)())
     log: List[Any] = []
     release = asyncio.Event()
@@ -271,13 +326,14 @@ def test_the_rasa_process_installs_it_with_the_settings(monkeypatch: pytest.Monk
     monkeypatch.setattr(turn_gate, "_limits", dict(turn_gate._limits))
     monkeypatch.setenv("TURN_CONCURRENCY", "5")
     monkeypatch.setenv("TURN_HOLD_MS", "400")
+    monkeypatch.setenv("TURN_WAIT_MS", "70")
     settings_module.get_settings.cache_clear()
     try:
         rasa_process.install()
     finally:
         settings_module.get_settings.cache_clear()
     assert Agent.handle_message is turn_gate.handle_message
-    assert turn_gate._limits == {"limit": 5, "hold_seconds": 0.4}
+    assert turn_gate._limits == {"limit": 5, "hold_seconds": 0.4, "wait_seconds": 0.07}
     turn_gate.uninstall()
     assert Agent.handle_message is not turn_gate.handle_message
 
@@ -285,7 +341,7 @@ def test_the_rasa_process_installs_it_with_the_settings(monkeypatch: pytest.Monk
 def test_the_settings_refuse_a_negative_or_absurd_gate() -> None:
     from bot.settings import Settings
 
-    assert (Settings().turn_concurrency, Settings().turn_hold_ms) == (3, 250)
-    for field, value in (("turn_concurrency", -1), ("turn_hold_ms", 10**6)):
+    assert (Settings().turn_concurrency, Settings().turn_hold_ms, Settings().turn_wait_ms) == (3, 250, 100)
+    for field, value in (("turn_concurrency", -1), ("turn_hold_ms", 10**6), ("turn_wait_ms", -5)):
         with pytest.raises(ValueError, match="TURN_CONCURRENCY"):
             Settings(**{field: value})
