@@ -74,7 +74,7 @@ class ConsoleNLG(NaturalLanguageGenerator):
                 "tracker": {"sender_id": tracker.sender_id, "slots": tracker.current_slot_values()},
                 "channel": {"name": output_channel}}
         try:
-            async with step_out():  # no place in the turn gate while the console answers
+            async with step_out():  # a long wait frees the turn gate's place
                 response = await self._http().post(
                     self.url, content=json.dumps(body, default=str, ensure_ascii=False).encode("utf-8"),
                     headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
