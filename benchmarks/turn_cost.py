@@ -8,7 +8,7 @@ this checkout, and runs, alternating, ``--rounds`` times each:
 * ``after, 2 workers``: this checkout with ``RASA_WORKERS=2`` and the Redis lock store.
 
 Each run seeds its own PostgreSQL database, warms up with 20 citizens, then measures the
-six-message citizen script (:func:`benchmarks.turns._load`) at 1 user (10 rounds) and at 20
+six-message citizen script (:func:`benchmarks.turns._load`) at 1 user (30 rounds) and at 20
 users (2 rounds), and the CPU each process group used per turn at 20 users (from /proc).
 The NLU parse time of each side's own model (:mod:`benchmarks.parse_time`, same messages),
 timed in the same round right after the turns, gives the ratio "turn time ÷ parse time" at 1
@@ -72,7 +72,7 @@ def measure(tree: Path, extra: Dict[str, str]) -> Dict[str, float]:
         base = next(gen)
         try:
             asyncio.run(_load(base, 20, 1, [DEMO]))  # warm-up (every worker)
-            one = asyncio.run(_load(base, 1, 10, [DEMO]))
+            one = asyncio.run(_load(base, 1, 30, [DEMO]))  # 180 turns: a steadier median than 60
             before = cpu_seconds()
             twenty = asyncio.run(_load(base, 20, 2, [DEMO]))
             after = cpu_seconds()
