@@ -14,6 +14,14 @@ The domain, which an action call carries whole (about 31 kB) and which does not 
 model is loaded, is turned into a dict and encoded once per domain object: the action call's body
 (``RemoteAction._action_call_format``, Rasa's fields in Rasa's order) holds that dict, and
 :func:`dumps` writes the text kept for it instead of encoding it again.
+
+The tracker in an action call carries Rasa's explicit fields (slots, latest message, active loop,
+latest action, input channel) whole, but its ``events`` only from the listen before the latest user
+message on (:func:`current_turn`): what rasa-sdk and the actions read of them (the slots a form
+just extracted, the latest user message) is in that turn, and a call no longer grows with the
+conversation or carries a citizen's earlier messages again. The actions of
+:data:`FULL_HISTORY_ACTIONS` (the handoff, which gives the agent the conversation so far) get
+every event, as Rasa sends them.
 """
 
 from __future__ import annotations
@@ -21,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 import aiohttp
 import ujson
 
 KEEPALIVE_S = 2.0
+FULL_HISTORY_ACTIONS = frozenset({"action_request_human"})  # the actions that read ``tracker.events``
 _SESSIONS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[str, aiohttp.ClientSession]]" = (
     weakref.WeakKeyDictionary())
 _originals: Dict[str, Any] = {}
@@ -59,13 +68,31 @@ def dumps(obj: Any) -> str:
     return _encode(obj)
 
 
+def current_turn(events: Sequence[Any]) -> Sequence[Any]:
+    """The events from the listen before the latest user message on (all of them without one)."""
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    for index in range(len(events) - 1, -1, -1):
+        if isinstance(events[index], UserUttered):
+            before = events[index - 1] if index else None
+            listened = isinstance(before, ActionExecuted) and before.action_name == ACTION_LISTEN_NAME
+            return events[index - 1 if listened else index:]
+    return events
+
+
 def action_call_format(self: Any, tracker: Any, domain: Any) -> Dict[str, Any]:
-    """``RemoteAction._action_call_format`` with the domain's dict made once (the same fields, in order)."""
+    """``RemoteAction._action_call_format`` with the domain's dict made once (the same fields, in
+    order) and the tracker's events of the current turn only (all for :data:`FULL_HISTORY_ACTIONS`)."""
     import rasa
     from rasa.shared.core.trackers import EventVerbosity
 
-    result = {"next_action": self._name, "sender_id": tracker.sender_id,
-              "tracker": tracker.current_state(EventVerbosity.ALL), "version": rasa.__version__}
+    state = tracker.current_state(EventVerbosity.NONE)
+    events = list(tracker.events)
+    state["events"] = [event.as_dict() for event in
+                       (events if self._name in FULL_HISTORY_ACTIONS else current_turn(events))]
+    result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+              "version": rasa.__version__}
     if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
         result["domain"] = domain_dict(domain)
     return result

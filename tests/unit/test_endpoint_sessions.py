@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import math
+from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
@@ -14,10 +16,11 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+from rasa_sdk import Tracker
 
 from integrations import endpoint_sessions
 
@@ -131,3 +134,67 @@ def test_the_domain_is_encoded_once_and_the_body_is_rasas(installed: None) -> No
     other = Domain.from_dict({"actions": ["action_answer_procedure"]})
     assert json.loads(endpoint_sessions.dumps(action._action_call_format(tracker, other)))["domain"] == \
         json.loads(json.dumps(other.as_dict()))
+
+
+def _conversation(domain: Domain) -> DialogueStateTracker:
+    """Two citizen turns; the second in a form that just extracted a slot."""
+    return DialogueStateTracker.from_events("rest:turn", [
+        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+        UserUttered("xin chao", {"name": "greet"}, input_channel="rest"), ActionExecuted("utter_greet"),
+        BotUttered("Xin chào"), ActionExecuted("action_listen"),
+        UserUttered("tra cuu ho so 000.00.15.H65-240312-0001", {"name": "check_status"}, input_channel="rest"),
+        ActionExecuted("dossier_form"), ActiveLoop("dossier_form"), SlotSet("dossier_code", "000.00.15.H65-240312-0001"),
+    ], domain.slots)
+
+
+def test_an_action_gets_the_current_turn_and_the_rest_of_the_tracker_whole(installed: None) -> None:
+    domain = Domain.load("domain")
+    tracker = _conversation(domain)
+    action = RemoteAction("validate_dossier_form", EndpointConfig("http://127.0.0.1:9/webhook"))
+    ours = json.loads(endpoint_sessions.dumps(action._action_call_format(tracker, domain)))
+    rasas = json.loads(json.dumps(endpoint_sessions._originals["format"](action, tracker, domain)))
+    assert ours["tracker"]["events"] == rasas["tracker"]["events"][6:]  # from the listen before the message
+    assert ours["tracker"]["events"][1]["text"].startswith("tra cuu")
+    assert {**ours["tracker"], "events": None} == {**rasas["tracker"], "events": None}
+    assert list(ours["tracker"]) == list(rasas["tracker"]) and {**ours, "tracker": 0} == {**rasas, "tracker": 0}
+    sdk_ours, sdk_rasas = Tracker.from_dict(ours["tracker"]), Tracker.from_dict(rasas["tracker"])
+    assert sdk_ours.slots_to_validate() == sdk_rasas.slots_to_validate() == {
+        "dossier_code": "000.00.15.H65-240312-0001"}
+    assert sdk_ours.get_latest_input_channel() == sdk_rasas.get_latest_input_channel() == "rest"
+    assert (sdk_ours.latest_message, sdk_ours.slots, sdk_ours.active_loop) == (
+        sdk_rasas.latest_message, sdk_rasas.slots, sdk_rasas.active_loop)
+
+
+def test_the_handoff_and_a_conversation_without_a_message_get_every_event(installed: None) -> None:
+    domain = Domain.load("domain")
+    tracker = _conversation(domain)
+    handoff = RemoteAction("action_request_human", EndpointConfig("http://127.0.0.1:9/webhook"))
+    assert handoff._action_call_format(tracker, domain)["tracker"]["events"] == [e.as_dict() for e in tracker.events]
+    start = DialogueStateTracker.from_events("rest:new", [ActionExecuted("action_session_start"), SessionStarted()],
+                                             domain.slots)
+    assert endpoint_sessions.current_turn(list(start.events)) == list(start.events)
+    first = [UserUttered("a", {"name": "greet"}), ActionExecuted("utter_greet")]  # no listen before it
+    assert endpoint_sessions.current_turn(first) == first
+
+
+def _reads_of_tracker_events(tree: ast.AST) -> List[ast.Attribute]:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "events"
+            and isinstance(node.value, ast.Name) and node.value.id == "tracker"]
+
+
+def test_every_action_reading_the_events_gets_them_all() -> None:
+    """An action that reads ``tracker.events`` is listed in FULL_HISTORY_ACTIONS (else it sees one turn)."""
+    readers = set()
+    for path in sorted(Path("actions").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        outside = {id(node) for node in _reads_of_tracker_events(tree)}
+        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+            reads = _reads_of_tracker_events(cls)
+            outside -= {id(node) for node in reads}
+            names = [node.value for node in ast.walk(cls) if isinstance(node, ast.FunctionDef) and node.name == "name"
+                     for node in ast.walk(node) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                     and node.value.startswith(("action_", "validate_"))]
+            if reads:
+                readers |= set(names) or {f"{path}:{cls.name}"}
+        assert not outside, f"{path} reads tracker.events outside an action class"
+    assert readers and readers <= endpoint_sessions.FULL_HISTORY_ACTIONS

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import math
 from typing import Any, Dict, List
 
 import pytest
+import ujson
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Event, SessionStarted, SlotSet, UserUttered
@@ -169,3 +171,14 @@ def test_a_new_conversation_is_saved_without_counting(db_url: str) -> None:
     unknown.update(BotUttered("them", timestamp=9.0))
     asyncio.run(store.save(unknown))  # not remembered and not known empty: counted, as Rasa does
     assert [r["data"].get("text") for r in _rows(store, "elsewhere")] == [None, f"tra cuu ho so {CODE}", "them"]
+
+
+def test_stored_events_decode_as_the_standard_decoder_does(db_url: str) -> None:
+    store = _store(MaskingSQLTrackerStore, db_url)
+    asyncio.run(_converse(store, "u", reload=True))
+    texts = [json.dumps(row["data"]) for row in _rows(store, "u")]
+    texts += [json.dumps({"timestamp": 1765082345.1234567, "n": [math.nan, math.inf, -0.0, 10 ** 30, 5e-324],
+                          "text": "số cuối \u2028 \ud83d\ude00 \\ \" /"})]
+    for text in texts:
+        decoded = ujson.loads(text)
+        assert repr(decoded) == repr(json.loads(text))  # repr: NaN equals itself here, and -0.0 stays -0.0
