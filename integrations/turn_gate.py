@@ -142,17 +142,16 @@ async def step_out() -> AsyncIterator[None]:
         yield
         return
     timer = asyncio.get_running_loop().call_later(turn.gate.wait_seconds, turn.leave)
+    cancelled = False
     try:
         yield
     except asyncio.CancelledError:
-        timer.cancel()
-        raise  # the turn is being stopped: no place to take back
-    except BaseException:
-        timer.cancel()
-        await turn.back()  # Rasa goes on with the turn after a failed call
+        cancelled = True  # the turn is being stopped: no place to take back
         raise
-    timer.cancel()
-    await turn.back()
+    finally:
+        timer.cancel()
+        if not cancelled:
+            await turn.back()  # also after a failed call: Rasa goes on with the turn
 
 
 _gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnGate]" = weakref.WeakKeyDictionary()
